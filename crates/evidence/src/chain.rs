@@ -1,0 +1,331 @@
+//! The join that turns what each resource says (`cmk_bindings`) and what the vaults say (`key_vaults`,
+//! `managed_hsms`, `keys`, `key_versions`, `rotation_policies`, `role_assignments`, `vault_access_policies`)
+//! into one `cmk_chain` row per binding. Every link that cannot be established is named in `chain_gaps`;
+//! nothing is guessed.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::ids::{normalize_resource_id, scope_covers};
+use crate::vocab::key_source;
+use crate::{
+    CmkBinding, CmkChainRow, KeyReference, KeyRow, KeyVaultRow, KeyVersionRow, ManagedHsmRow, RoleAssignmentRow,
+    RotationPolicyRow, Tables, Timestamp, VaultAccessPolicyRow, VaultKind, resource_types,
+};
+
+/// Names of the gaps a chain can have (values of `cmk_chain.chain_gaps`).
+pub mod gaps {
+    /// The resource did not say which key source it uses, or said something unknown.
+    pub const KEY_SOURCE_UNKNOWN: &str = "key_source_unknown";
+    /// CMK is configured but the vault URI or key name is missing or malformed.
+    pub const KEY_REFERENCE_INVALID: &str = "key_reference_invalid";
+    /// The vault or HSM is not in any collected subscription, or could not be read.
+    pub const VAULT_NOT_COLLECTED: &str = "vault_not_collected";
+    /// The key could not be read from the vault's data plane.
+    pub const KEY_NOT_READ: &str = "key_not_read";
+    /// The resource follows the latest version but did not say which version it has adopted.
+    pub const IN_USE_VERSION_UNKNOWN: &str = "in_use_version_unknown";
+    /// The version in use is not among the versions the vault listed.
+    pub const IN_USE_VERSION_NOT_FOUND: &str = "in_use_version_not_found";
+    /// The key's rotation policy could not be read.
+    pub const ROTATION_POLICY_NOT_READ: &str = "rotation_policy_not_read";
+    /// The resource names no identity principal, so its access cannot be checked.
+    pub const IDENTITY_PRINCIPAL_UNKNOWN: &str = "identity_principal_unknown";
+    /// The key is reached through a multi-tenant application in another tenant; its principal there is unknown.
+    pub const CROSS_TENANT_IDENTITY: &str = "cross_tenant_identity";
+    /// The role assignments (or HSM local RBAC) of the vault could not be read.
+    pub const ROLE_ASSIGNMENTS_NOT_READ: &str = "role_assignments_not_read";
+}
+
+/// `cmk_chain.chain_status` values.
+pub mod status {
+    /// Every link was established.
+    pub const COMPLETE: &str = "complete";
+    /// The resource uses platform keys: there is no chain to follow.
+    pub const MICROSOFT_MANAGED: &str = "microsoft_managed";
+    /// At least one link is missing; `chain_gaps` says which.
+    pub const INCOMPLETE: &str = "incomplete";
+}
+
+/// Indexes of the vault-side tables, keyed for the joins.
+struct VaultSide<'a> {
+    vaults: HashMap<String, &'a KeyVaultRow>,
+    hsms: HashMap<String, &'a ManagedHsmRow>,
+    keys: HashMap<(String, String), &'a KeyRow>,
+    versions: HashMap<(String, String, String), &'a KeyVersionRow>,
+    policies: HashMap<(String, String), &'a RotationPolicyRow>,
+    assignments: HashMap<String, Vec<&'a RoleAssignmentRow>>,
+    access_policies: HashMap<String, Vec<&'a VaultAccessPolicyRow>>,
+    /// Scopes (vault resource ids, HSM URIs) whose role assignments could not be read.
+    unread_assignment_scopes: BTreeSet<String>,
+}
+
+fn key_join_of(key_vault_uri: &str, key_name: &str) -> Option<(String, String)> {
+    KeyReference::from_parts(key_vault_uri, key_name, None).ok().map(|k| k.key_join())
+}
+
+impl<'a> VaultSide<'a> {
+    fn index(t: &'a Tables) -> Self {
+        let vaults = t.key_vaults.iter().map(|v| (v.vault_uri.clone(), v)).collect();
+        let hsms = t.managed_hsms.iter().map(|h| (h.hsm_uri.clone(), h)).collect();
+        let keys = t.keys.iter().filter_map(|k| Some((key_join_of(&k.key_vault_uri, &k.key_name)?, k))).collect();
+        let versions = t
+            .key_versions
+            .iter()
+            .filter_map(|v| {
+                let (host, name) = key_join_of(&v.key_vault_uri, &v.key_name)?;
+                Some(((host, name, v.version.to_ascii_lowercase()), v))
+            })
+            .collect();
+        let policies =
+            t.rotation_policies.iter().filter_map(|p| Some((key_join_of(&p.key_vault_uri, &p.key_name)?, p))).collect();
+        let mut assignments: HashMap<String, Vec<&RoleAssignmentRow>> = HashMap::new();
+        for a in &t.role_assignments {
+            assignments.entry(a.queried_scope.clone()).or_default().push(a);
+        }
+        let mut access_policies: HashMap<String, Vec<&VaultAccessPolicyRow>> = HashMap::new();
+        for p in &t.vault_access_policies {
+            access_policies.entry(p.vault_uri.clone()).or_default().push(p);
+        }
+        Self {
+            vaults,
+            hsms,
+            keys,
+            versions,
+            policies,
+            assignments,
+            access_policies,
+            unread_assignment_scopes: t
+                .coverage
+                .iter()
+                .filter(|c| c.resource_type == resource_types::ROLE_ASSIGNMENTS)
+                .filter_map(|c| c.resource_id.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Builds one `cmk_chain` row per binding. `taken_at` is the snapshot time, used for the rotation lag.
+pub fn build_chain(tables: &Tables, taken_at: Timestamp) -> Vec<CmkChainRow> {
+    let side = VaultSide::index(tables);
+    tables.cmk_bindings.iter().map(|b| chain_row(b, &side, taken_at)).collect()
+}
+
+fn chain_row(b: &CmkBinding, side: &VaultSide<'_>, taken_at: Timestamp) -> CmkChainRow {
+    let mut row = CmkChainRow {
+        tenant_id: b.tenant_id.clone(),
+        snapshot_id: b.snapshot_id.clone(),
+        subscription_id: b.subscription_id.clone(),
+        resource_id: b.resource_id.clone(),
+        resource_type: b.resource_type.clone(),
+        resource_name: b.resource_name.clone(),
+        location: b.location.clone(),
+        encryption_scope: b.encryption_scope.clone(),
+        key_source: b.key_source.clone(),
+        key_vault_uri: b.key_vault_uri.clone(),
+        vault_kind: None,
+        key_vault_resource_id: None,
+        key_name: b.key_name.clone(),
+        configured_key_version: b.configured_key_version.clone(),
+        in_use_key_version: b.in_use_key_version.clone().or_else(|| b.configured_key_version.clone()),
+        latest_key_version: None,
+        in_use_is_latest: None,
+        rotation_lag_seconds: None,
+        auto_rotation: b.auto_rotation,
+        key_enabled: None,
+        key_expires_at: b.in_use_key_expires_at,
+        key_type: None,
+        key_size: None,
+        latest_version_created_at: None,
+        rotation_policy_present: None,
+        vault_soft_delete: None,
+        vault_soft_delete_retention_days: None,
+        vault_purge_protection: None,
+        vault_rbac_authorization: None,
+        vault_public_network_access: None,
+        vault_network_default_action: None,
+        vault_network_bypass: None,
+        identity_type: b.identity_type.clone(),
+        identity_resource_id: b.identity_resource_id.clone(),
+        identity_principal_id: b.identity_principal_id.clone(),
+        identity_client_id: b.identity_client_id.clone(),
+        federated_client_id: b.federated_client_id.clone(),
+        identity_has_crypto_role: None,
+        crypto_roles: None,
+        chain_status: status::COMPLETE.to_string(),
+        chain_gaps: None,
+        raw_response_sha256: b.raw_response_sha256.clone(),
+    };
+    let mut gaps: Vec<&'static str> = Vec::new();
+
+    match b.key_source.as_deref() {
+        Some(key_source::MICROSOFT_MANAGED) => {
+            row.chain_status = status::MICROSOFT_MANAGED.to_string();
+            return row;
+        }
+        Some(key_source::CUSTOMER_MANAGED) => {}
+        _ => {
+            row.chain_status = status::INCOMPLETE.to_string();
+            row.chain_gaps = Some(vec![gaps::KEY_SOURCE_UNKNOWN.to_string()]);
+            return row;
+        }
+    }
+
+    let key = match (b.key_vault_uri.as_deref(), b.key_name.as_deref()) {
+        (Some(uri), Some(name)) => KeyReference::from_parts(uri, name, None).ok(),
+        _ => None,
+    };
+    let Some(key) = key else {
+        row.chain_status = status::INCOMPLETE.to_string();
+        row.chain_gaps = Some(vec![gaps::KEY_REFERENCE_INVALID.to_string()]);
+        return row;
+    };
+    row.vault_kind = Some(key.vault_kind.as_str().to_string());
+    let join = key.key_join();
+
+    // Vault protection.
+    let vault_resource_id = match key.vault_kind {
+        VaultKind::KeyVault => side.vaults.get(&key.vault_uri).map(|v| {
+            row.vault_soft_delete = v.soft_delete_enabled;
+            row.vault_soft_delete_retention_days = v.soft_delete_retention_days;
+            row.vault_purge_protection = v.purge_protection_enabled;
+            row.vault_rbac_authorization = v.rbac_authorization_enabled;
+            row.vault_public_network_access = v.public_network_access.clone();
+            row.vault_network_default_action = v.network_default_action.clone();
+            row.vault_network_bypass = v.network_bypass.clone();
+            v.resource_id.clone()
+        }),
+        VaultKind::ManagedHsm => side.hsms.get(&key.vault_uri).map(|h| {
+            row.vault_soft_delete = h.soft_delete_enabled;
+            row.vault_soft_delete_retention_days = h.soft_delete_retention_days;
+            row.vault_purge_protection = h.purge_protection_enabled;
+            // Managed HSM data plane is always authorised by its local RBAC.
+            row.vault_rbac_authorization = Some(true);
+            row.vault_public_network_access = h.public_network_access.clone();
+            row.vault_network_default_action = h.network_default_action.clone();
+            row.vault_network_bypass = h.network_bypass.clone();
+            h.resource_id.clone()
+        }),
+    };
+    if vault_resource_id.is_none() {
+        gaps.push(gaps::VAULT_NOT_COLLECTED);
+    }
+    row.key_vault_resource_id = vault_resource_id.clone();
+
+    // Key, latest version, version in use.
+    match side.keys.get(&join) {
+        Some(k) => {
+            row.key_type = k.key_type.clone();
+            row.key_size = k.key_size;
+            row.latest_key_version = Some(k.latest_version.clone());
+            row.latest_version_created_at = k.created_at;
+            match row.in_use_key_version.clone() {
+                Some(in_use) => {
+                    let is_latest = in_use.eq_ignore_ascii_case(&k.latest_version);
+                    row.in_use_is_latest = Some(is_latest);
+                    row.rotation_lag_seconds = if is_latest {
+                        Some(0)
+                    } else {
+                        k.created_at.map(|created| ((taken_at.micros() - created.micros()) / 1_000_000).max(0))
+                    };
+                    let version_key = (join.0.clone(), join.1.clone(), in_use.to_ascii_lowercase());
+                    match side.versions.get(&version_key) {
+                        Some(v) => {
+                            row.key_enabled = v.enabled;
+                            row.key_expires_at = v.expires_at.or(row.key_expires_at);
+                        }
+                        None => gaps.push(gaps::IN_USE_VERSION_NOT_FOUND),
+                    }
+                }
+                None => gaps.push(gaps::IN_USE_VERSION_UNKNOWN),
+            }
+            match side.policies.get(&join) {
+                Some(p) => row.rotation_policy_present = Some(p.rotates_automatically),
+                // The collector asks for the policy of every key it reads; no row means the read failed.
+                None => gaps.push(gaps::ROTATION_POLICY_NOT_READ),
+            }
+        }
+        None => gaps.push(gaps::KEY_NOT_READ),
+    }
+
+    // Identity and its right to use the key.
+    if row.federated_client_id.is_some() {
+        gaps.push(gaps::CROSS_TENANT_IDENTITY);
+    } else if let Some(principal) = row.identity_principal_id.clone() {
+        match crypto_access(&key, vault_resource_id.as_deref(), row.vault_rbac_authorization, &principal, side) {
+            Some(roles) => {
+                row.identity_has_crypto_role = Some(!roles.is_empty());
+                row.crypto_roles = Some(roles);
+            }
+            None => gaps.push(gaps::ROLE_ASSIGNMENTS_NOT_READ),
+        }
+    } else if row.identity_type.as_deref() == Some(crate::vocab::identity_type::NONE) {
+        // No identity at all: nothing can reach the key on the resource's behalf.
+        row.identity_has_crypto_role = Some(false);
+        row.crypto_roles = Some(Vec::new());
+    } else {
+        gaps.push(gaps::IDENTITY_PRINCIPAL_UNKNOWN);
+    }
+
+    if !gaps.is_empty() {
+        row.chain_status = status::INCOMPLETE.to_string();
+        row.chain_gaps = Some(gaps.iter().map(|g| g.to_string()).collect());
+    }
+    row
+}
+
+/// The roles and access policies that let `principal` use `key`; `None` when the authorisation data needed
+/// to decide was not collected.
+fn crypto_access(
+    key: &KeyReference,
+    vault_resource_id: Option<&str>,
+    rbac: Option<bool>,
+    principal: &str,
+    side: &VaultSide<'_>,
+) -> Option<Vec<String>> {
+    let principal = principal.to_ascii_lowercase();
+    match key.vault_kind {
+        VaultKind::ManagedHsm => {
+            let scope = key.vault_uri.clone();
+            if side.unread_assignment_scopes.contains(&normalize_resource_id(&scope)) {
+                return None;
+            }
+            let target = format!("/keys/{}", key.key_name);
+            Some(matching_roles(side.assignments.get(&scope), &principal, &target))
+        }
+        VaultKind::KeyVault => {
+            let vault_id = vault_resource_id?;
+            let mut roles = Vec::new();
+            let rbac_read = !side.unread_assignment_scopes.contains(vault_id);
+            // Azure RBAC applies when enableRbacAuthorization is on; when Azure did not say, look at both models.
+            if rbac != Some(false) {
+                if !rbac_read {
+                    return None;
+                }
+                let target = format!("{vault_id}/keys/{}", key.key_name);
+                roles.extend(matching_roles(side.assignments.get(vault_id), &principal, &target));
+            }
+            if rbac != Some(true) {
+                for p in side.access_policies.get(&key.vault_uri).into_iter().flatten() {
+                    if p.object_id.eq_ignore_ascii_case(&principal) && p.grants_key_use {
+                        roles.push("access policy: get, wrapKey, unwrapKey".to_string());
+                    }
+                }
+            }
+            roles.sort();
+            roles.dedup();
+            Some(roles)
+        }
+    }
+}
+
+fn matching_roles(assignments: Option<&Vec<&RoleAssignmentRow>>, principal: &str, target: &str) -> Vec<String> {
+    let mut roles: Vec<String> = assignments
+        .into_iter()
+        .flatten()
+        .filter(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.grants_key_use && scope_covers(&a.scope, target))
+        .map(|a| a.role_name.clone().unwrap_or_else(|| a.role_definition_guid.clone()))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}

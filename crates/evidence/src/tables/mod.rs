@@ -1,0 +1,14 @@
+//! One module per evidence table; each declares its row type, Arrow schema and primary key.
+
+pub mod cmk_bindings;
+pub mod cmk_chain;
+pub mod coverage;
+pub mod key_vaults;
+pub mod key_versions;
+pub mod keys;
+pub mod managed_hsms;
+pub mod raw_responses;
+pub mod role_assignments;
+pub mod rotation_policies;
+pub mod storage_accounts;
+pub mod vault_access_policies;
