@@ -329,3 +329,339 @@ fn matching_roles(assignments: Option<&Vec<&RoleAssignmentRow>>, principal: &str
     roles.dedup();
     roles
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::{CoverageStatus, identity_type};
+    use crate::{CoverageRow, SnapshotContext};
+
+    const VAULT_ID: &str = "/subscriptions/s1/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv1";
+    const VAULT: &str = "https://kv1.vault.azure.net/";
+    const HSM: &str = "https://hsm1.managedhsm.azure.net/";
+    const PRINCIPAL: &str = "11111111-1111-1111-1111-111111111111";
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_micros(s * 1_000_000)
+    }
+
+    fn binding(name: &str, vault: &str, configured: Option<&str>, in_use: Option<&str>) -> CmkBinding {
+        CmkBinding {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            subscription_id: "s1".into(),
+            resource_id: format!("/subscriptions/s1/resourcegroups/rg/providers/microsoft.storage/storageaccounts/{name}"),
+            resource_id_original: name.into(),
+            resource_type: resource_types::STORAGE_ACCOUNT.into(),
+            resource_name: name.into(),
+            location: Some("westeurope".into()),
+            encryption_scope: "account".into(),
+            key_source: Some(key_source::CUSTOMER_MANAGED.into()),
+            key_source_raw: Some("Microsoft.Keyvault".into()),
+            key_vault_uri: Some(vault.into()),
+            key_name: Some("cmk".into()),
+            configured_key_version: configured.map(Into::into),
+            in_use_key_version: in_use.map(Into::into),
+            in_use_key_id: None,
+            auto_rotation: Some(configured.is_none()),
+            identity_type: Some(identity_type::SYSTEM_ASSIGNED.into()),
+            identity_resource_id: None,
+            identity_principal_id: Some(PRINCIPAL.into()),
+            identity_client_id: None,
+            federated_client_id: None,
+            last_key_rotation_at: None,
+            in_use_key_expires_at: None,
+            rotation_error: None,
+            raw_response_sha256: "ab".into(),
+        }
+    }
+
+    fn vault(rbac: Option<bool>, purge: Option<bool>) -> KeyVaultRow {
+        KeyVaultRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            subscription_id: "s1".into(),
+            resource_id: VAULT_ID.into(),
+            resource_id_original: VAULT_ID.into(),
+            name: "kv1".into(),
+            location: None,
+            vault_uri: VAULT.into(),
+            sku_name: Some("premium".into()),
+            soft_delete_enabled: Some(true),
+            soft_delete_retention_days: Some(90),
+            purge_protection_enabled: purge,
+            rbac_authorization_enabled: rbac,
+            public_network_access: Some("Enabled".into()),
+            network_default_action: Some("Deny".into()),
+            network_bypass: Some("AzureServices".into()),
+            network_ip_rule_count: Some(0),
+            network_vnet_rule_count: Some(0),
+            access_policy_count: Some(0),
+            private_endpoint_count: None,
+            raw_response_sha256: "cd".into(),
+        }
+    }
+
+    fn key(vault: &str, latest: &str, created: i64) -> KeyRow {
+        KeyRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            key_vault_uri: vault.into(),
+            vault_kind: VaultKind::of_host(vault).as_str().into(),
+            key_name: "CMK".into(),
+            key_id: format!("{vault}keys/CMK"),
+            latest_version: latest.into(),
+            key_type: Some("RSA".into()),
+            key_size: Some(3072),
+            curve: None,
+            key_ops: None,
+            enabled: Some(true),
+            created_at: Some(ts(created)),
+            updated_at: None,
+            not_before: None,
+            expires_at: None,
+            recovery_level: None,
+            recoverable_days: None,
+            managed: None,
+            raw_response_sha256: "ef".into(),
+        }
+    }
+
+    fn version(vault: &str, v: &str, enabled: bool) -> KeyVersionRow {
+        KeyVersionRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            key_vault_uri: vault.into(),
+            key_name: "cmk".into(),
+            key_id: format!("{vault}keys/cmk"),
+            version: v.into(),
+            enabled: Some(enabled),
+            created_at: None,
+            updated_at: None,
+            not_before: None,
+            expires_at: Some(ts(2_000_000_000)),
+            recovery_level: None,
+            is_latest: false,
+            raw_response_sha256: "01".into(),
+        }
+    }
+
+    fn policy(vault: &str, rotates: bool) -> RotationPolicyRow {
+        RotationPolicyRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            key_vault_uri: vault.into(),
+            key_name: "cmk".into(),
+            key_id: format!("{vault}keys/cmk"),
+            rotates_automatically: rotates,
+            rotate_after_create: None,
+            rotate_before_expiry: None,
+            notify_before_expiry: None,
+            expiry_time: None,
+            lifetime_action_count: 1,
+            created_at: None,
+            updated_at: None,
+            raw_response_sha256: "02".into(),
+        }
+    }
+
+    fn assignment(queried: &str, scope: &str, principal: &str, guid: &str) -> RoleAssignmentRow {
+        let role = crate::vocab::roles::by_guid(guid);
+        RoleAssignmentRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            rbac_system: "azure_rbac".into(),
+            assignment_id: format!("{scope}/providers/microsoft.authorization/roleassignments/{guid}"),
+            queried_scope: queried.into(),
+            scope: scope.into(),
+            principal_id: principal.into(),
+            principal_type: Some("ServicePrincipal".into()),
+            role_definition_id: format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            role_definition_guid: guid.into(),
+            role_name: role.map(|r| r.name.to_string()),
+            grants_key_use: role.is_some_and(|r| r.grants_key_use),
+            manages_keys: role.is_some_and(|r| r.manages_keys),
+            condition: None,
+            raw_response_sha256: "03".into(),
+        }
+    }
+
+    const CSEU: &str = "e147488a-f6f5-4113-8e2d-b22465e65bf6";
+
+    fn estate() -> Tables {
+        let mut t = Tables::default();
+        t.key_vaults.push(vault(Some(true), None));
+        t.keys.push(key(VAULT, "v3", 1_000));
+        t.key_versions.extend([version(VAULT, "v1", true), version(VAULT, "v2", false), version(VAULT, "V3", true)]);
+        t.rotation_policies.push(policy(VAULT, true));
+        t.role_assignments.push(assignment(VAULT_ID, "/subscriptions/s1/resourcegroups/rg", PRINCIPAL, CSEU));
+        t
+    }
+
+    fn chain_of(t: &Tables) -> CmkChainRow {
+        build_chain(t, ts(4_600)).remove(0)
+    }
+
+    #[test]
+    fn follows_latest_with_inherited_role_is_complete() {
+        let mut t = estate();
+        t.cmk_bindings.push(binding("a", VAULT, None, Some("v3")));
+        let c = chain_of(&t);
+        assert_eq!(c.chain_status, status::COMPLETE, "gaps: {:?}", c.chain_gaps);
+        assert_eq!(c.in_use_is_latest, Some(true));
+        assert_eq!(c.rotation_lag_seconds, Some(0));
+        assert_eq!(c.key_enabled, Some(true));
+        assert_eq!(c.identity_has_crypto_role, Some(true));
+        assert_eq!(c.crypto_roles, Some(vec!["Key Vault Crypto Service Encryption User".to_string()]));
+        assert_eq!(c.vault_purge_protection, None, "absent purge protection must stay null");
+        assert_eq!(c.vault_soft_delete, Some(true));
+        assert_eq!(c.rotation_policy_present, Some(true));
+        assert_eq!(c.key_vault_resource_id.as_deref(), Some(VAULT_ID));
+    }
+
+    #[test]
+    fn pinned_old_version_reports_lag_and_the_disabled_state_of_that_version() {
+        let mut t = estate();
+        t.cmk_bindings.push(binding("b", VAULT, Some("v2"), None));
+        let c = chain_of(&t);
+        assert_eq!(c.in_use_key_version.as_deref(), Some("v2"));
+        assert_eq!(c.latest_key_version.as_deref(), Some("v3"));
+        assert_eq!(c.in_use_is_latest, Some(false));
+        assert_eq!(c.rotation_lag_seconds, Some(3_600));
+        assert_eq!(c.key_enabled, Some(false));
+        assert_eq!(c.auto_rotation, Some(false));
+    }
+
+    #[test]
+    fn identity_without_role_is_false_not_null() {
+        let mut t = estate();
+        t.role_assignments[0].principal_id = "someone-else".into();
+        t.cmk_bindings.push(binding("c", VAULT, None, Some("v3")));
+        let c = chain_of(&t);
+        assert_eq!(c.identity_has_crypto_role, Some(false));
+        assert_eq!(c.chain_status, status::COMPLETE);
+    }
+
+    #[test]
+    fn a_role_on_another_key_does_not_count() {
+        let mut t = estate();
+        t.role_assignments[0].scope = format!("{VAULT_ID}/keys/other");
+        t.cmk_bindings.push(binding("c", VAULT, None, Some("v3")));
+        assert_eq!(chain_of(&t).identity_has_crypto_role, Some(false));
+        t.role_assignments[0].scope = format!("{VAULT_ID}/keys/CMK");
+        assert_eq!(chain_of(&t).identity_has_crypto_role, Some(true));
+    }
+
+    #[test]
+    fn unread_role_assignments_are_a_gap_not_false() {
+        let mut t = estate();
+        t.role_assignments.clear();
+        let ctx = SnapshotContext { tenant_id: "t".into(), taken_at: ts(0) };
+        let gap: CoverageRow =
+            ctx.coverage(CoverageStatus::Denied, resource_types::ROLE_ASSIGNMENTS, Some("s1"), Some(VAULT_ID), "403");
+        t.coverage.push(gap);
+        t.cmk_bindings.push(binding("d", VAULT, None, Some("v3")));
+        let c = chain_of(&t);
+        assert_eq!(c.identity_has_crypto_role, None);
+        assert_eq!(c.chain_status, status::INCOMPLETE);
+        assert_eq!(c.chain_gaps, Some(vec![gaps::ROLE_ASSIGNMENTS_NOT_READ.to_string()]));
+    }
+
+    #[test]
+    fn vault_outside_the_collection_is_named() {
+        let mut t = Tables::default();
+        t.cmk_bindings.push(binding("e", "https://elsewhere.vault.azure.net", None, Some("v1")));
+        let c = chain_of(&t);
+        assert_eq!(c.chain_status, status::INCOMPLETE);
+        let g = c.chain_gaps.unwrap();
+        assert!(g.contains(&gaps::VAULT_NOT_COLLECTED.to_string()));
+        assert!(g.contains(&gaps::KEY_NOT_READ.to_string()));
+        assert_eq!(c.vault_soft_delete, None);
+    }
+
+    #[test]
+    fn access_policy_vault_grants_through_policy() {
+        let mut t = estate();
+        t.key_vaults[0].rbac_authorization_enabled = Some(false);
+        t.role_assignments.clear();
+        t.vault_access_policies.push(VaultAccessPolicyRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            vault_uri: VAULT.into(),
+            vault_resource_id: VAULT_ID.into(),
+            policy_tenant_id: None,
+            object_id: PRINCIPAL.to_uppercase(),
+            application_id: None,
+            key_permissions: Some(vec!["get".into(), "wrapKey".into(), "unwrapKey".into()]),
+            grants_key_use: true,
+            manages_keys: false,
+            raw_response_sha256: "04".into(),
+        });
+        t.cmk_bindings.push(binding("f", VAULT, None, Some("v3")));
+        let c = chain_of(&t);
+        assert_eq!(c.identity_has_crypto_role, Some(true));
+        assert_eq!(c.vault_rbac_authorization, Some(false));
+    }
+
+    #[test]
+    fn managed_hsm_uses_local_rbac_scopes() {
+        let mut t = Tables::default();
+        t.managed_hsms.push(ManagedHsmRow {
+            tenant_id: "t".into(),
+            snapshot_id: "s".into(),
+            subscription_id: "s1".into(),
+            resource_id: "/subscriptions/s1/x/managedhsms/hsm1".into(),
+            resource_id_original: "x".into(),
+            name: "hsm1".into(),
+            location: None,
+            hsm_uri: HSM.into(),
+            sku_name: None,
+            soft_delete_enabled: Some(true),
+            soft_delete_retention_days: Some(90),
+            purge_protection_enabled: Some(true),
+            public_network_access: None,
+            network_default_action: None,
+            network_bypass: None,
+            provisioning_state: None,
+            raw_response_sha256: "05".into(),
+        });
+        t.keys.push(key(HSM, "h1", 0));
+        t.key_versions.push(version(HSM, "h1", true));
+        t.rotation_policies.push(policy(HSM, false));
+        let mut a = assignment(HSM, "/keys", PRINCIPAL, "33413926-3206-4cdd-b39a-83574fe37a17");
+        a.rbac_system = "managed_hsm_local_rbac".into();
+        t.role_assignments.push(a);
+        t.cmk_bindings.push(binding("g", HSM, None, Some("h1")));
+        let c = chain_of(&t);
+        assert_eq!(c.chain_status, status::COMPLETE, "gaps: {:?}", c.chain_gaps);
+        assert_eq!(c.vault_kind.as_deref(), Some("managed_hsm"));
+        assert_eq!(c.identity_has_crypto_role, Some(true));
+        assert_eq!(c.vault_rbac_authorization, Some(true));
+        assert_eq!(c.rotation_policy_present, Some(false));
+    }
+
+    #[test]
+    fn cross_tenant_and_platform_keys() {
+        let mut t = estate();
+        let mut b = binding("h", VAULT, None, Some("v3"));
+        b.federated_client_id = Some("f83c6b1b-4d34-47e4-bb34-9d83df58b540".into());
+        t.cmk_bindings.push(b);
+        let mut m = binding("i", VAULT, None, None);
+        m.key_source = Some(key_source::MICROSOFT_MANAGED.into());
+        t.cmk_bindings.push(m);
+        let rows = build_chain(&t, ts(0));
+        assert_eq!(rows[0].identity_has_crypto_role, None);
+        assert_eq!(rows[0].chain_gaps, Some(vec![gaps::CROSS_TENANT_IDENTITY.to_string()]));
+        assert_eq!(rows[1].chain_status, status::MICROSOFT_MANAGED);
+        assert_eq!(rows[1].latest_key_version, None);
+    }
+
+    #[test]
+    fn follow_latest_without_reported_version_is_unknown_not_latest() {
+        let mut t = estate();
+        t.cmk_bindings.push(binding("j", VAULT, None, None));
+        let c = chain_of(&t);
+        assert_eq!(c.in_use_is_latest, None);
+        assert!(c.chain_gaps.unwrap().contains(&gaps::IN_USE_VERSION_UNKNOWN.to_string()));
+    }
+}

@@ -1,0 +1,203 @@
+//! Package directories: built in a hidden temporary directory beside the target, every file fsynced, then
+//! renamed into place in one step, so an interrupted run never leaves something that looks like a package.
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use evidence::{Table, Tables};
+
+use crate::{Error, write_table};
+
+/// One file written into a package.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WrittenFile {
+    /// Path relative to the package root, with `/` separators (`tables/cmk_chain.parquet`).
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Rows in the table.
+    pub rows: u64,
+    /// Table name.
+    pub table: &'static str,
+    /// Schema version of the table.
+    pub schema_version: u32,
+}
+
+/// A package that was written and renamed into place.
+#[derive(Debug, Clone)]
+pub struct WrittenPackage {
+    /// The package directory, `<out>/<tenant-id>/<snapshot-id>`.
+    pub dir: PathBuf,
+    /// Every file written, in table order.
+    pub files: Vec<WrittenFile>,
+}
+
+/// Builds one package: `PackageWriter::create`, then `write_tables`, then `commit`.
+#[derive(Debug)]
+pub struct PackageWriter {
+    staging: PathBuf,
+    target: PathBuf,
+    files: Vec<WrittenFile>,
+    committed: bool,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { action, path: path.to_path_buf(), source }
+}
+
+fn check_name(what: &'static str, value: &str) -> Result<(), Error> {
+    let ok = !value.is_empty()
+        && value != "."
+        && value != ".."
+        && !value.starts_with('.')
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok { Ok(()) } else { Err(Error::InvalidName { what, value: value.to_string() }) }
+}
+
+impl PackageWriter {
+    /// Starts a package for `tenant_id` / `snapshot_id` under `out`. Fails if the package already exists.
+    pub fn create(out: &Path, tenant_id: &str, snapshot_id: &str) -> Result<Self, Error> {
+        check_name("tenant id", tenant_id)?;
+        check_name("snapshot id", snapshot_id)?;
+        let tenant_dir = out.join(tenant_id);
+        let target = tenant_dir.join(snapshot_id);
+        if target.exists() {
+            return Err(Error::Exists(target));
+        }
+        fs::create_dir_all(&tenant_dir).map_err(io_err("creating", &tenant_dir))?;
+        let staging = tenant_dir.join(format!(".{snapshot_id}.partial-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io_err("removing stale", &staging))?;
+        }
+        let tables = staging.join("tables");
+        fs::create_dir_all(&tables).map_err(io_err("creating", &tables))?;
+        Ok(Self { staging, target, files: Vec::new(), committed: false })
+    }
+
+    /// Writes one table (rows must already be sorted; see [`Tables::sort_and_dedup`]).
+    pub fn write<T: Table>(&mut self, rows: &[T]) -> Result<(), Error> {
+        let rel = format!("tables/{}.parquet", T::NAME);
+        let path = self.staging.join(&rel);
+        let file = File::create(&path).map_err(io_err("creating", &path))?;
+        let (buffered, sha256, bytes) = write_table(rows, BufWriter::new(file), &path)?;
+        let file = buffered.into_inner().map_err(|e| Error::Io { action: "writing", path: path.clone(), source: e.into_error() })?;
+        file.sync_all().map_err(io_err("syncing", &path))?;
+        self.files.push(WrittenFile {
+            path: rel,
+            sha256,
+            bytes,
+            rows: rows.len() as u64,
+            table: T::NAME,
+            schema_version: T::SCHEMA_VERSION,
+        });
+        Ok(())
+    }
+
+    /// Writes every table of `tables`, in the order of [`evidence::for_each_table`].
+    pub fn write_tables(&mut self, tables: &Tables) -> Result<(), Error> {
+        macro_rules! write_one {
+            ($field:ident, $row:ty) => {
+                self.write::<$row>(&tables.$field)?;
+            };
+        }
+        evidence::for_each_table!(write_one);
+        Ok(())
+    }
+
+    /// Writes an extra file (e.g. a manifest) into the package root.
+    pub fn write_file(&mut self, name: &str, contents: &[u8]) -> Result<(), Error> {
+        let path = self.staging.join(name);
+        fs::write(&path, contents).map_err(io_err("writing", &path))?;
+        File::open(&path).and_then(|f| f.sync_all()).map_err(io_err("syncing", &path))?;
+        Ok(())
+    }
+
+    /// Files written so far.
+    pub fn files(&self) -> &[WrittenFile] {
+        &self.files
+    }
+
+    /// Fsyncs the staging directory and renames it into place. Fails, leaving the staging directory removed,
+    /// if a package appeared at the target meanwhile.
+    pub fn commit(mut self) -> Result<WrittenPackage, Error> {
+        for dir in [self.staging.join("tables"), self.staging.clone()] {
+            File::open(&dir).and_then(|d| d.sync_all()).map_err(io_err("syncing", &dir))?;
+        }
+        if self.target.exists() {
+            return Err(Error::Exists(self.target.clone()));
+        }
+        fs::rename(&self.staging, &self.target).map_err(io_err("renaming into place", &self.target))?;
+        if let Some(parent) = self.target.parent() {
+            File::open(parent).and_then(|d| d.sync_all()).map_err(io_err("syncing", parent))?;
+        }
+        self.committed = true;
+        Ok(WrittenPackage { dir: self.target.clone(), files: std::mem::take(&mut self.files) })
+    }
+}
+
+impl Drop for PackageWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: an abandoned package must not linger as a half-written directory.
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evidence::{CoverageRow, SnapshotContext, Timestamp, vocab::CoverageStatus};
+
+    fn tables() -> Tables {
+        let ctx = SnapshotContext { tenant_id: "t1".into(), taken_at: Timestamp::from_micros(1_700_000_000_000_000) };
+        let mut t = Tables::default();
+        t.coverage.push(ctx.coverage(CoverageStatus::Denied, "Microsoft.Storage/storageAccounts", Some("S2"), None, "403"));
+        t.coverage.push(ctx.coverage(CoverageStatus::Error, "Microsoft.Storage/storageAccounts", Some("s1"), None, "500"));
+        t.sort_and_dedup();
+        t
+    }
+
+    #[test]
+    fn same_rows_give_byte_identical_files_and_packages_are_immutable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hashes = Vec::new();
+        for (i, out) in [dir.path().join("a"), dir.path().join("b")].iter().enumerate() {
+            let mut w = PackageWriter::create(out, "t1", "20231114T221320Z").unwrap();
+            w.write_tables(&tables()).unwrap();
+            let pkg = w.commit().unwrap();
+            assert!(pkg.dir.join("tables/coverage.parquet").is_file(), "run {i}");
+            hashes.push(pkg.files.iter().map(|f| (f.path.clone(), f.sha256.clone())).collect::<Vec<_>>());
+            let on_disk = fs::read(pkg.dir.join("tables/coverage.parquet")).unwrap();
+            let cov = pkg.files.iter().find(|f| f.table == "coverage").unwrap();
+            assert_eq!(on_disk.len() as u64, cov.bytes);
+            use sha2::Digest;
+            assert_eq!(hex::encode(sha2::Sha256::digest(&on_disk)), cov.sha256);
+            assert_eq!(cov.rows, 2);
+        }
+        assert_eq!(hashes[0], hashes[1]);
+        let again = PackageWriter::create(&dir.path().join("a"), "t1", "20231114T221320Z");
+        assert!(matches!(again, Err(Error::Exists(_))));
+    }
+
+    #[test]
+    fn abandoned_package_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut w = PackageWriter::create(dir.path(), "t1", "20231114T221320Z").unwrap();
+            w.write::<CoverageRow>(&tables().coverage).unwrap();
+        }
+        let left: Vec<_> = fs::read_dir(dir.path().join("t1")).unwrap().collect();
+        assert!(left.is_empty(), "staging directory left behind: {left:?}");
+    }
+
+    #[test]
+    fn refuses_path_tricks_in_names() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(PackageWriter::create(dir.path(), "../x", "s").is_err());
+        assert!(PackageWriter::create(dir.path(), "t", ".hidden").is_err());
+    }
+}
