@@ -171,11 +171,31 @@ mod tests {
     fn known_clouds_by_name() {
         for (name, arm, kv) in [
             ("public", "https://management.azure.com/", "vault.azure.net"),
-            ("AzureCloud", "https://management.azure.com/", "vault.azure.net"),
-            ("CHINA", "https://management.chinacloudapi.cn/", "vault.azure.cn"),
-            ("AzureChinaCloud", "https://management.chinacloudapi.cn/", "vault.azure.cn"),
-            ("usgov", "https://management.usgovcloudapi.net/", "vault.usgovcloudapi.net"),
-            ("azureusgovernment", "https://management.usgovcloudapi.net/", "vault.usgovcloudapi.net"),
+            (
+                "AzureCloud",
+                "https://management.azure.com/",
+                "vault.azure.net",
+            ),
+            (
+                "CHINA",
+                "https://management.chinacloudapi.cn/",
+                "vault.azure.cn",
+            ),
+            (
+                "AzureChinaCloud",
+                "https://management.chinacloudapi.cn/",
+                "vault.azure.cn",
+            ),
+            (
+                "usgov",
+                "https://management.usgovcloudapi.net/",
+                "vault.usgovcloudapi.net",
+            ),
+            (
+                "azureusgovernment",
+                "https://management.usgovcloudapi.net/",
+                "vault.usgovcloudapi.net",
+            ),
         ] {
             let cloud = Cloud::by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(cloud.arm_endpoint.as_str(), arm);
@@ -198,9 +218,22 @@ mod tests {
         );
         let cloud = cloud.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cloud.managed_hsm_dns_suffix, "managedhsm.local");
-        assert_eq!(cloud.managed_hsm_scope(), "https://managedhsm.local/.default");
+        assert_eq!(
+            cloud.managed_hsm_scope(),
+            "https://managedhsm.local/.default"
+        );
         assert!(Cloud::custom("x", "http://arm.local/", "https://login/", "s", "v", "h").is_err());
         assert!(Cloud::custom("x", "https://arm.local/", "https://login/", " ", "v", "h").is_err());
-        assert!(Cloud::custom("x", "https://arm.local/", "https://login/", "s", "https://v", "h").is_err());
+        assert!(
+            Cloud::custom(
+                "x",
+                "https://arm.local/",
+                "https://login/",
+                "s",
+                "https://v",
+                "h"
+            )
+            .is_err()
+        );
     }
 }

@@ -177,7 +177,10 @@ fn with_authority(client_options: &ClientOptions, cloud: &Cloud) -> ClientOption
 
 fn credential_error(what: &str, error: azure_core::Error) -> Error {
     Error::Credential {
-        detail: format!("cannot set up the {what} credential: {}", describe_chain(&error)),
+        detail: format!(
+            "cannot set up the {what} credential: {}",
+            describe_chain(&error)
+        ),
     }
 }
 
@@ -219,6 +222,10 @@ pub(crate) fn build_credential(
         }))
         .map_err(|e| credential_error(spec.kind(), e))?,
         CredentialSpec::ManagedIdentity { client_id } => {
+            // IMDS brings its own retry tuned to Azure's guidance (azure_identity 1.0.0
+            // `virtual_machine_managed_identity_credential.rs:38-68`); ours on top would multiply the tries.
+            let mut options = options;
+            options.per_call_policies.clear();
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
                 client_options: options,

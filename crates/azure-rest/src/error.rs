@@ -75,7 +75,7 @@ pub enum Error {
     PagingLoop {
         /// The page whose `nextLink` repeats.
         url: String,
-        /// The repeated link, as the client would request it.
+        /// The repeated `nextLink` as Azure sent it (for Resource Graph: `$skipToken=<token>`).
         next_link: String,
     },
     /// The client configuration is unusable.

@@ -1,1 +1,46 @@
-//! placeholder
+//! The only crate of cmk-evidence that calls Azure.
+//!
+//! Everything goes through `azure_core` 1.x pipelines with `BearerTokenAuthorizationPolicy` and
+//! `azure_identity` credentials; Key Vault keys go through `azure_security_keyvault_keys::KeyClient`. On top
+//! of the SDK this crate adds what collecting evidence needs: a retry with a capped `Retry-After` and a total
+//! deadline, a per-try timeout, pacing on ARM's read quota, `nextLink` paging with loop detection, and every
+//! answer kept as raw bytes with its SHA-256 ([`Fetched`]). Failures are one typed [`Error`] that maps to a
+//! coverage status, never a panic.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), azure_rest::Error> {
+//! use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec, RetryConfig};
+//!
+//! let client = AzureClient::new(ClientConfig {
+//!     tenant_id: "00000000-0000-0000-0000-000000000000".into(),
+//!     cloud: Cloud::by_name("public")?,
+//!     credential: CredentialSpec::FromEnvironment,
+//!     retry: RetryConfig::default(),
+//!     redirect_to_loopback: None,
+//! })?;
+//! match client.kv_get_key("https://myvault.vault.azure.net/", "cmk", None).await {
+//!     Ok(key) => println!("{} sha256={}", key.url, key.sha256),
+//!     Err(e) => println!("coverage row: {} ({e})", e.coverage_status()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Tests and the demo set [`ClientConfig::redirect_to_loopback`]: the real stack (credential, bearer
+//! policy, Key Vault challenge, retry) then talks to a loopback simulator, routed by `x-forwarded-host`.
+
+mod client;
+mod cloud;
+mod credential;
+mod error;
+mod keyvault;
+mod paging;
+mod policies;
+mod resource_graph;
+mod transport;
+
+pub use client::{AzureClient, ClientConfig, Fetched};
+pub use cloud::Cloud;
+pub use credential::CredentialSpec;
+pub use error::{Error, ListError};
+pub use policies::RetryConfig;
+pub use url::Url;

@@ -420,7 +420,11 @@ mod tests {
         quota.observe(&headers);
         assert_eq!(quota.remaining(), 7);
         quota.observe(&Headers::new());
-        assert_eq!(quota.remaining(), 7, "a response without the headers keeps the last value");
+        assert_eq!(
+            quota.remaining(),
+            7,
+            "a response without the headers keeps the last value"
+        );
     }
 
     #[test]
