@@ -1,1 +1,8 @@
-//! placeholder
+//! The integration-test binary: runs the real `cmk-evidence` binary against the built-in simulator (real
+//! azure_core pipeline, bearer policy, credential and Key Vault client on loopback) and reads what it wrote
+//! with the tools users have (DuckDB, pyarrow).
+
+mod harness;
+
+mod demo;
+mod faults;

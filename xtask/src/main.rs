@@ -85,7 +85,7 @@ fn allowed_deps(package: &str) -> Option<&'static [&'static str]> {
         "evidence" | "azure-rest" | "azure-sim" => &[],
         p if p.starts_with("collect-") => &["evidence", "azure-rest"],
         "bundle" | "diff" | "findings" => &["evidence"],
-        "cmk-evidence" | "xtask" | "integration-tests" => return None,
+        "cmk-evidence" | "xtask" => return None,
         _ => &[],
     })
 }

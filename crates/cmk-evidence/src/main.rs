@@ -1,1 +1,178 @@
-fn main() {}
+//! `cmk-evidence`: collects proof of how Azure data at rest is protected by customer-managed keys into
+//! Parquet evidence packages. This file is the command line: parsing, logging, dispatch and exit codes.
+
+mod demo;
+mod run;
+mod summary;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, documented in `--help`.
+pub(crate) mod exit {
+    /// Package written; every collection request succeeded.
+    pub const OK: u8 = 0;
+    /// Nothing written: configuration, credential, or I/O error.
+    pub const ERROR: u8 = 1;
+    /// Package written, but `coverage` records collection failures (denied, not found, throttled, error).
+    pub const GAPS: u8 = 3;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  package written, every collection request succeeded
+  1  error: nothing was written (configuration, credentials, I/O); the message says what and where
+  2  usage error (bad arguments)
+  3  package written, but the coverage table records collection failures (denied, not_found, throttled, error)
+
+Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=azure_rest=debug).";
+
+#[derive(Debug, Parser)]
+#[command(name = "cmk-evidence", version, about, after_help = AFTER_HELP, propagate_version = true)]
+struct Cli {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Collect the CMK evidence of one tenant from Azure and write a package.
+    Collect(CollectArgs),
+    /// Run the whole job against the built-in Azure simulator (no Azure account needed).
+    Demo(DemoArgs),
+    /// Run the Azure simulator standalone on loopback, for trying `collect --simulator`.
+    Sim(SimArgs),
+    /// Print the schema of every evidence table, with what each column proves.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Readable summary.
+    Text,
+    /// One JSON document on stdout, for machines.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CredentialKind {
+    /// AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE from the environment if set, else `az`/`azd` login.
+    Auto,
+    /// Azure CLI or Azure Developer CLI login (`az login`).
+    DeveloperTools,
+    /// Service principal: AZURE_CLIENT_ID + AZURE_CLIENT_SECRET (secret only from the environment).
+    ClientSecret,
+    /// Workload identity federation: AZURE_CLIENT_ID + AZURE_FEDERATED_TOKEN_FILE.
+    WorkloadIdentity,
+    /// Managed identity of the machine (AZURE_CLIENT_ID selects a user-assigned one).
+    ManagedIdentity,
+}
+
+#[derive(Debug, Args)]
+struct CollectArgs {
+    /// Entra tenant id to collect.
+    #[arg(long, env = "AZURE_TENANT_ID")]
+    tenant: String,
+    /// Subscription to collect (repeatable). Default: every enabled subscription the credential can see.
+    #[arg(long = "subscription", value_name = "ID")]
+    subscriptions: Vec<String>,
+    /// Directory packages are written under (`<out>/<tenant-id>/<snapshot-id>/`).
+    #[arg(long, default_value = "cmk-evidence-out")]
+    out: PathBuf,
+    /// Azure cloud: public, china, usgov.
+    #[arg(long, default_value = "public")]
+    cloud: String,
+    /// How to authenticate.
+    #[arg(long, value_enum, default_value_t = CredentialKind::Auto)]
+    credential: CredentialKind,
+    /// Snapshot time (RFC 3339) instead of now; for reproducible runs against a fixed-clock simulator.
+    #[arg(long, value_name = "RFC3339")]
+    snapshot_time: Option<String>,
+    /// Send every request to a local simulator (`cmk-evidence sim`) at this loopback address.
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    simulator: Option<SocketAddr>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Directory the demo package is written under.
+    #[arg(long, default_value = "cmk-evidence-demo")]
+    out: PathBuf,
+    /// Simulator scenario: a built-in name (`default`, `faults`) or a TOML file.
+    #[arg(long, default_value = "default")]
+    scenario: String,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Scenario: a built-in name (`default`, `faults`) or a TOML file.
+    #[arg(long, default_value = "default")]
+    scenario: String,
+    /// Loopback port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+}
+
+#[derive(Debug, Args)]
+struct SchemaArgs {
+    /// Print Markdown (for docs) instead of plain text.
+    #[arg(long)]
+    markdown: bool,
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true).try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Collect(args) => run::collect_command(args).await,
+            Command::Demo(args) => demo::demo_command(args).await,
+            Command::Sim(args) => demo::sim_command(args).await,
+            Command::Schema(args) => {
+                summary::print_schema(args.markdown);
+                Ok(exit::OK)
+            }
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -111,6 +111,38 @@ impl SnapshotContext {
             request_url: None,
         }
     }
+
+    /// A `raw_responses` row for a body Azure returned.
+    pub fn raw_response(
+        &self,
+        method: &str,
+        url: &str,
+        api_version: Option<&str>,
+        http_status: u16,
+        body: &[u8],
+        sha256: &str,
+    ) -> RawResponseRow {
+        RawResponseRow {
+            tenant_id: self.tenant_id.clone(),
+            snapshot_id: self.snapshot_id(),
+            sha256: sha256.to_string(),
+            method: method.to_string(),
+            url: url.to_string(),
+            api_version: api_version.map(str::to_string),
+            http_status: i64::from(http_status),
+            body: body.to_vec(),
+        }
+    }
+}
+
+impl CoverageRow {
+    /// Adds what Azure answered: HTTP status, error code, and the request that failed.
+    pub fn with_http(mut self, http_status: Option<u16>, error_code: Option<&str>, request_url: Option<&str>) -> Self {
+        self.http_status = http_status.map(i64::from);
+        self.error_code = error_code.map(str::to_string);
+        self.request_url = request_url.map(str::to_string);
+        self
+    }
 }
 
 /// Every table of one snapshot, as plain rows. Collectors return one; the binary merges them, builds the

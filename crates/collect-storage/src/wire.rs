@@ -1,0 +1,221 @@
+//! Serde mirrors of the storage resource provider's JSON (`Microsoft.Storage/storageAccounts`, api 2017-10-01
+//! to 2025-06-01) and of `az storage account show/list` output. Every field is optional and unknown fields are
+//! ignored: what Azure leaves out stays `None`, and the converter decides what that means.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One page of an ARM list response. Items stay raw JSON so the I/O layer converts them one by one and a
+/// malformed item costs that item only, not the whole page.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Page {
+    /// The items of this page.
+    pub value: Option<Vec<serde_json::Value>>,
+    /// URL of the next page; absent or null on the last one.
+    #[serde(rename = "nextLink")]
+    pub next_link: Option<String>,
+}
+
+/// A storage account as ARM returns it (`GET .../storageAccounts/{name}` or one item of a list).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAccount {
+    /// ARM resource id, as Azure wrote it.
+    pub id: Option<String>,
+    /// Account name.
+    pub name: Option<String>,
+    /// ARM resource type (`Microsoft.Storage/storageAccounts`).
+    #[serde(rename = "type")]
+    pub resource_type: Option<String>,
+    /// Azure region.
+    pub location: Option<String>,
+    /// Account kind (`Storage`, `StorageV2`, `BlobStorage`, ...).
+    pub kind: Option<String>,
+    /// SKU.
+    pub sku: Option<Sku>,
+    /// Managed identities attached to the account.
+    pub identity: Option<ManagedIdentity>,
+    /// The account's properties (ARM shape).
+    pub properties: Option<StorageAccountProperties>,
+    /// The same properties when they sit at the top level: `az storage account show` flattens `properties`
+    /// into the resource. Only read when `properties` is absent.
+    #[serde(flatten)]
+    pub flattened_properties: StorageAccountProperties,
+}
+
+/// `sku` of a storage account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sku {
+    /// `Standard_LRS`, `Standard_GRS`, `Premium_LRS`, ...
+    pub name: Option<String>,
+    /// `Standard` or `Premium`.
+    pub tier: Option<String>,
+}
+
+/// Top-level `identity` of a resource.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedIdentity {
+    /// `SystemAssigned`, `UserAssigned`, `SystemAssigned,UserAssigned` or `None`.
+    #[serde(rename = "type")]
+    pub identity_type: Option<String>,
+    /// Object id of the system-assigned identity.
+    pub principal_id: Option<String>,
+    /// Tenant of the system-assigned identity.
+    pub tenant_id: Option<String>,
+    /// User-assigned identities keyed by resource id. The ids here and in `encryption.identity` may differ
+    /// in case; compare them case-insensitively.
+    pub user_assigned_identities: Option<BTreeMap<String, Option<UserAssignedIdentity>>>,
+}
+
+/// One entry of `identity.userAssignedIdentities`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAssignedIdentity {
+    /// Object (principal) id of the identity.
+    pub principal_id: Option<String>,
+    /// Client (application) id of the identity.
+    pub client_id: Option<String>,
+}
+
+/// `properties` of a storage account: only what the evidence needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAccountProperties {
+    /// Encryption at rest settings.
+    pub encryption: Option<Encryption>,
+    /// Firewall. `az` calls it `networkRuleSet`.
+    #[serde(alias = "networkRuleSet")]
+    pub network_acls: Option<NetworkAcls>,
+    /// `Enabled`, `Disabled` or `SecuredByPerimeter`.
+    pub public_network_access: Option<String>,
+    /// `Succeeded`, `Creating`, `ResolvingDNS`, ...
+    pub provisioning_state: Option<String>,
+}
+
+/// `properties.encryption`. Azure mixes casings here: `keySource` is camelCase but `keyvaultproperties` is
+/// lower case on the wire; `az` and some api-versions write `keyVaultProperties`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Encryption {
+    /// `Microsoft.Storage` (platform keys) or `Microsoft.Keyvault` (customer-managed key).
+    pub key_source: Option<String>,
+    /// A second, infrastructure-level layer of platform encryption.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub require_infrastructure_encryption: Option<bool>,
+    /// Per-service encryption state (`blob`, `file`, `queue`, `table`).
+    pub services: Option<BTreeMap<String, Option<EncryptionService>>>,
+    /// Where the customer-managed key lives.
+    #[serde(rename = "keyvaultproperties", alias = "keyVaultProperties")]
+    pub key_vault_properties: Option<KeyVaultProperties>,
+    /// The identity used to reach the key. `az` calls it `encryptionIdentity`.
+    #[serde(alias = "encryptionIdentity")]
+    pub identity: Option<EncryptionIdentity>,
+}
+
+/// One service under `encryption.services`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionService {
+    /// Whether the service encrypts data at rest (always true on current accounts).
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub enabled: Option<bool>,
+    /// `Account` (the account's key) or `Service` (a service-scoped key).
+    pub key_type: Option<String>,
+    /// When encryption was last enabled for the service.
+    pub last_enabled_time: Option<String>,
+}
+
+/// `encryption.keyvaultproperties`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyVaultProperties {
+    /// Vault or Managed HSM URI.
+    #[serde(rename = "keyvaulturi", alias = "keyVaultUri")]
+    pub key_vault_uri: Option<String>,
+    /// Key name.
+    #[serde(rename = "keyname", alias = "keyName")]
+    pub key_name: Option<String>,
+    /// Pinned version; empty or absent means "follow the latest version".
+    #[serde(rename = "keyversion", alias = "keyVersion")]
+    pub key_version: Option<String>,
+    /// Versioned key id the account currently uses.
+    pub current_versioned_key_identifier: Option<String>,
+    /// When the account last switched key version.
+    pub last_key_rotation_timestamp: Option<String>,
+    /// Expiry of the key version in use.
+    pub current_versioned_key_expiration_timestamp: Option<String>,
+}
+
+/// `encryption.identity`: which identity reaches the key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionIdentity {
+    /// Resource id of the user-assigned identity; absent means the system-assigned identity.
+    #[serde(alias = "encryptionUserAssignedIdentity")]
+    pub user_assigned_identity: Option<String>,
+    /// Client id of a multi-tenant application, for a key in another tenant.
+    #[serde(alias = "encryptionFederatedIdentityClientId")]
+    pub federated_identity_client_id: Option<String>,
+}
+
+/// `properties.networkAcls`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkAcls {
+    /// `AzureServices`, `Logging, Metrics`, `None`, ...
+    pub bypass: Option<String>,
+    /// `Allow` or `Deny`.
+    pub default_action: Option<String>,
+}
+
+/// Deserializers that accept what Azure means even when it is spelt loosely (a boolean sent as `"true"`).
+/// Anything else is still an error: a value of the wrong kind is reported, not silently dropped.
+mod lenient {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    struct BoolVisitor;
+
+    impl<'de> Visitor<'de> for BoolVisitor {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean, or \"true\"/\"false\"")
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(Some(true)),
+                "false" => Ok(Some(false)),
+                "" => Ok(None),
+                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            }
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    /// An optional boolean, also accepted as the strings `"true"` / `"false"`.
+    pub(super) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_option(BoolVisitor)
+    }
+}

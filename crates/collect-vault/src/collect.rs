@@ -1,0 +1,424 @@
+//! The I/O room of the vault phase. Given the keys that phase-1 collectors found in use, it lists the vaults
+//! and Managed HSMs of the collected subscriptions, then reads each distinct vault's role assignments and each
+//! distinct key's latest version, version list, missing in-use versions and rotation policy exactly once,
+//! however many resources use them. Every failed read becomes a coverage row naming the request; nothing
+//! already read is dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use azure_rest::{AzureClient, Error as RestError, Fetched, ListError};
+use evidence::ids::normalize_resource_id;
+use evidence::vocab::CoverageStatus;
+use evidence::{CoverageRow, KeyReference, KeyVersionRow, SnapshotContext, Tables, VaultKind, resource_types};
+use futures::StreamExt;
+
+use crate::convert::{
+    ROLE_ASSIGNMENT_API_VERSION, VAULT_API_VERSION, hsm_role_assignment, key_bundle, key_vault, key_version_item,
+    managed_hsm, role_assignment, rotation_policy,
+};
+use crate::wire::Page;
+
+/// How many keys (and vaults) are read at once.
+const CONCURRENCY: usize = 8;
+
+/// The keys phase 1 found in use, deduplicated: one entry per vault host and key name (case-insensitive).
+#[derive(Debug, Default, Clone)]
+pub struct KeyDemand {
+    keys: BTreeMap<(String, String), (KeyReference, BTreeSet<String>)>,
+}
+
+impl KeyDemand {
+    /// Records that some resource uses `key` (its version, if any, is a version in use).
+    pub fn add(&mut self, key: &KeyReference) {
+        let entry = self.keys.entry(key.key_join()).or_insert_with(|| (key.unversioned(), BTreeSet::new()));
+        if let Some(version) = &key.version {
+            entry.1.insert(version.to_ascii_lowercase());
+        }
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is in use.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn vault_hosts(&self) -> BTreeMap<String, (VaultKind, String, usize)> {
+        let mut hosts: BTreeMap<String, (VaultKind, String, usize)> = BTreeMap::new();
+        for (key, _) in self.keys.values() {
+            hosts.entry(key.vault_host.clone()).or_insert((key.vault_kind, key.vault_uri.clone(), 0)).2 += 1;
+        }
+        hosts
+    }
+}
+
+fn failure_row(
+    ctx: &SnapshotContext,
+    error: &RestError,
+    resource_type: &str,
+    subscription_id: Option<&str>,
+    resource_id: Option<&str>,
+    what: &str,
+    url: &str,
+) -> CoverageRow {
+    let status = CoverageStatus::parse(error.coverage_status()).unwrap_or(CoverageStatus::Error);
+    ctx.coverage(status, resource_type, subscription_id, resource_id, format!("{what}: {error}"))
+        .with_http(error.http_status(), error.error_code(), Some(url))
+}
+
+fn raw(ctx: &SnapshotContext, f: &Fetched) -> evidence::RawResponseRow {
+    ctx.raw_response(f.method, &f.url, f.api_version.as_deref(), f.status, &f.body, &f.sha256)
+}
+
+fn parse_json(
+    ctx: &SnapshotContext,
+    f: &Fetched,
+    resource_type: &str,
+    resource_id: Option<&str>,
+    tables: &mut Tables,
+) -> Option<serde_json::Value> {
+    match serde_json::from_slice(&f.body) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            tables.coverage.push(
+                ctx.coverage(
+                    CoverageStatus::Error,
+                    resource_type,
+                    None,
+                    resource_id,
+                    format!("response is not valid JSON ({e}); response sha256 {}", f.sha256),
+                )
+                .with_http(Some(f.status), None, Some(&f.url)),
+            );
+            None
+        }
+    }
+}
+
+/// Items of every page (pages that are not JSON become coverage rows). Raw pages are recorded.
+fn page_items(
+    ctx: &SnapshotContext,
+    pages: &[Fetched],
+    resource_type: &str,
+    resource_id: Option<&str>,
+    tables: &mut Tables,
+) -> Vec<(serde_json::Value, String)> {
+    let mut items = Vec::new();
+    for page in pages {
+        tables.raw_responses.push(raw(ctx, page));
+        let Some(value) = parse_json(ctx, page, resource_type, resource_id, tables) else { continue };
+        match serde_json::from_value::<Page>(value) {
+            Ok(parsed) => items.extend(parsed.value.unwrap_or_default().into_iter().map(|v| (v, page.sha256.clone()))),
+            Err(e) => tables.coverage.push(
+                ctx.coverage(
+                    CoverageStatus::Error,
+                    resource_type,
+                    None,
+                    resource_id,
+                    format!("list page has no readable `value` array ({e})"),
+                )
+                .with_http(Some(page.status), None, Some(&page.url)),
+            ),
+        }
+    }
+    items
+}
+
+fn split(result: Result<Vec<Fetched>, ListError>) -> (Vec<Fetched>, Option<RestError>) {
+    match result {
+        Ok(pages) => (pages, None),
+        Err(e) => (e.pages_so_far, Some(e.error)),
+    }
+}
+
+/// Lists vaults and Managed HSMs of one subscription.
+async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
+    let mut tables = Tables::default();
+    for (provider, resource_type) in
+        [("Microsoft.KeyVault/vaults", resource_types::KEY_VAULT), ("Microsoft.KeyVault/managedHSMs", resource_types::MANAGED_HSM)]
+    {
+        let path = format!("/subscriptions/{subscription_id}/providers/{provider}");
+        let (pages, failure) = split(client.arm_list(&path, VAULT_API_VERSION).await);
+        for (item, sha) in page_items(ctx, &pages, resource_type, None, &mut tables) {
+            let converted = if resource_type == resource_types::KEY_VAULT {
+                key_vault(ctx, &item, &sha).map(|(vault, policies)| {
+                    tables.key_vaults.push(vault);
+                    tables.vault_access_policies.extend(policies);
+                })
+            } else {
+                managed_hsm(ctx, &item, &sha).map(|hsm| tables.managed_hsms.push(hsm))
+            };
+            if let Err(e) = converted {
+                let id = item.get("id").and_then(|v| v.as_str());
+                tables.coverage.push(ctx.coverage(
+                    CoverageStatus::Error,
+                    resource_type,
+                    Some(subscription_id),
+                    id,
+                    format!("a {provider} list item could not be read: {e}"),
+                ));
+            }
+        }
+        if let Some(error) = failure {
+            let what = format!("listing {provider} of subscription {subscription_id}");
+            tables.coverage.push(failure_row(ctx, &error, resource_type, Some(subscription_id), None, &what, &path));
+        }
+    }
+    tables
+}
+
+/// Role assignments that apply to one vault (ARM: at, above and below the vault) or HSM (local RBAC).
+async fn list_assignments(client: &AzureClient, ctx: &SnapshotContext, target: AssignmentTarget) -> Tables {
+    let mut tables = Tables::default();
+    let (scope_id, results, url) = match &target {
+        AssignmentTarget::Vault { resource_id_original } => {
+            let path = format!("{resource_id_original}/providers/Microsoft.Authorization/roleAssignments");
+            (normalize_resource_id(resource_id_original), vec![client.arm_list(&path, ROLE_ASSIGNMENT_API_VERSION).await], path)
+        }
+        AssignmentTarget::Hsm { hsm_uri } => {
+            let mut results = Vec::new();
+            for scope in ["/", "/keys"] {
+                results.push(client.hsm_list_role_assignments(hsm_uri, scope).await);
+            }
+            (hsm_uri.clone(), results, format!("{hsm_uri}providers/Microsoft.Authorization/roleAssignments"))
+        }
+    };
+    let coverage_id = normalize_resource_id(&scope_id);
+    let mut seen = BTreeSet::new();
+    for result in results {
+        let (pages, failure) = split(result);
+        for (item, sha) in page_items(ctx, &pages, resource_types::ROLE_ASSIGNMENTS, Some(&coverage_id), &mut tables) {
+            let row = match &target {
+                AssignmentTarget::Vault { .. } => role_assignment(ctx, &scope_id, &item, &sha),
+                AssignmentTarget::Hsm { .. } => hsm_role_assignment(ctx, &scope_id, &item, &sha),
+            };
+            match row {
+                Ok(row) => {
+                    if seen.insert(row.assignment_id.clone()) {
+                        tables.role_assignments.push(row);
+                    }
+                }
+                Err(e) => tables.coverage.push(ctx.coverage(
+                    CoverageStatus::Error,
+                    resource_types::ROLE_ASSIGNMENTS,
+                    None,
+                    Some(&coverage_id),
+                    format!("a role assignment of {scope_id} could not be read: {e}"),
+                )),
+            }
+        }
+        if let Some(error) = failure {
+            let what = format!("listing role assignments that apply to {scope_id}");
+            tables.coverage.push(failure_row(ctx, &error, resource_types::ROLE_ASSIGNMENTS, None, Some(&coverage_id), &what, &url));
+        }
+    }
+    tables
+}
+
+enum AssignmentTarget {
+    Vault { resource_id_original: String },
+    Hsm { hsm_uri: String },
+}
+
+/// Latest version, every version, missing in-use versions and rotation policy of one key.
+async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference, in_use: BTreeSet<String>) -> Tables {
+    let mut tables = Tables::default();
+    let key_id = key.key_id();
+    let coverage_id = key_id.to_ascii_lowercase();
+    let latest = match client.kv_get_key(&key.vault_uri, &key.key_name, None).await {
+        Ok(f) => {
+            tables.raw_responses.push(raw(ctx, &f));
+            let converted = parse_json(ctx, &f, resource_types::KEY, Some(&coverage_id), &mut tables)
+                .map(|body| key_bundle(ctx, &body, true, &f.sha256));
+            match converted {
+                Some(Ok((key_row, version_row))) => {
+                    tables.keys.push(key_row);
+                    Some(version_row)
+                }
+                Some(Err(e)) => {
+                    tables.coverage.push(ctx.coverage(
+                        CoverageStatus::Error,
+                        resource_types::KEY,
+                        None,
+                        Some(&coverage_id),
+                        format!("key {key_id} could not be read from the vault's answer: {e}"),
+                    ));
+                    None
+                }
+                None => None,
+            }
+        }
+        Err(error) => {
+            let what = format!("reading key {key_id}");
+            tables.coverage.push(failure_row(ctx, &error, resource_types::KEY, None, Some(&coverage_id), &what, &key_id));
+            // Without the key itself the rest of its chain cannot be read either; don't spend quota on it.
+            return tables;
+        }
+    };
+    let latest_version = latest.as_ref().map(|v| v.version.clone());
+
+    // Every version.
+    let (pages, failure) = split(client.kv_list_key_versions(&key.vault_uri, &key.key_name).await);
+    let mut versions: BTreeMap<String, KeyVersionRow> = BTreeMap::new();
+    for (item, sha) in page_items(ctx, &pages, resource_types::KEY_VERSIONS, Some(&coverage_id), &mut tables) {
+        match key_version_item(ctx, &item, latest_version.as_deref(), &sha) {
+            Ok(row) => {
+                versions.insert(row.version.to_ascii_lowercase(), row);
+            }
+            Err(e) => tables.coverage.push(ctx.coverage(
+                CoverageStatus::Error,
+                resource_types::KEY_VERSIONS,
+                None,
+                Some(&coverage_id),
+                format!("a version item of {key_id} could not be read: {e}"),
+            )),
+        }
+    }
+    if let Some(error) = failure {
+        let what = format!("listing versions of {key_id}");
+        let url = format!("{key_id}/versions");
+        tables.coverage.push(failure_row(ctx, &error, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &what, &url));
+    }
+    if let Some(latest) = latest {
+        versions.entry(latest.version.to_ascii_lowercase()).or_insert(latest);
+    }
+
+    // Versions in use that the listing did not show (listing failed, or the version is gone).
+    let missing: Vec<String> = in_use.into_iter().filter(|v| !versions.contains_key(v)).collect();
+    for version in &missing {
+        let versioned = key.versioned_key_id(version);
+        match client.kv_get_key(&key.vault_uri, &key.key_name, Some(version)).await {
+            Ok(f) => {
+                tables.raw_responses.push(raw(ctx, &f));
+                if let Some(body) = parse_json(ctx, &f, resource_types::KEY_VERSIONS, Some(&coverage_id), &mut tables) {
+                    match key_bundle(ctx, &body, false, &f.sha256) {
+                        Ok((_, row)) => {
+                            versions.insert(version.clone(), row);
+                        }
+                        Err(e) => tables.coverage.push(ctx.coverage(
+                            CoverageStatus::Error,
+                            resource_types::KEY_VERSIONS,
+                            None,
+                            Some(&versioned.to_ascii_lowercase()),
+                            format!("key version {versioned} could not be read from the vault's answer: {e}"),
+                        )),
+                    }
+                }
+            }
+            Err(error) => {
+                let what = format!("reading key version {versioned}, which a resource uses");
+                let id = versioned.to_ascii_lowercase();
+                tables.coverage.push(failure_row(ctx, &error, resource_types::KEY_VERSIONS, None, Some(&id), &what, &versioned));
+            }
+        }
+    }
+    tables.key_versions.extend(versions.into_values());
+
+    // Rotation policy.
+    match client.kv_get_rotation_policy(&key.vault_uri, &key.key_name).await {
+        Ok(f) => {
+            tables.raw_responses.push(raw(ctx, &f));
+            if let Some(body) = parse_json(ctx, &f, resource_types::ROTATION_POLICY, Some(&coverage_id), &mut tables) {
+                match rotation_policy(ctx, &key, &body, &f.sha256) {
+                    Ok(row) => tables.rotation_policies.push(row),
+                    Err(e) => tables.coverage.push(ctx.coverage(
+                        CoverageStatus::Error,
+                        resource_types::ROTATION_POLICY,
+                        None,
+                        Some(&coverage_id),
+                        format!("rotation policy of {key_id} could not be read from the vault's answer: {e}"),
+                    )),
+                }
+            }
+        }
+        Err(error) => {
+            let what = format!("reading the rotation policy of {key_id}");
+            let url = format!("{key_id}/rotationpolicy");
+            tables.coverage.push(failure_row(ctx, &error, resource_types::ROTATION_POLICY, None, Some(&coverage_id), &what, &url));
+        }
+    }
+    tables
+}
+
+/// Runs the vault phase: vault and HSM lists of `subscriptions`, then role assignments of every vault in
+/// use and every key in `demand`, each exactly once. `on_key_done` is called after each key (for progress).
+pub async fn collect(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    subscriptions: &[String],
+    demand: &KeyDemand,
+    on_key_done: &(dyn Fn() + Sync),
+) -> Tables {
+    let mut tables = Tables::default();
+    let listed: Vec<Tables> = futures::stream::iter(subscriptions)
+        .map(|s| list_vaults(client, ctx, s))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for t in listed {
+        tables.append(t);
+    }
+
+    // Vaults in use: found in the lists, or named as missing.
+    let mut targets = Vec::new();
+    for (host, (kind, vault_uri, key_count)) in demand.vault_hosts() {
+        let found = match kind {
+            VaultKind::KeyVault => tables
+                .key_vaults
+                .iter()
+                .find(|v| v.vault_uri == vault_uri)
+                .map(|v| AssignmentTarget::Vault { resource_id_original: v.resource_id_original.clone() }),
+            VaultKind::ManagedHsm => tables
+                .managed_hsms
+                .iter()
+                .any(|h| h.hsm_uri == vault_uri)
+                .then(|| AssignmentTarget::Hsm { hsm_uri: vault_uri.clone() }),
+        };
+        match found {
+            Some(target) => targets.push(target),
+            None => {
+                let resource_type =
+                    if kind == VaultKind::KeyVault { resource_types::KEY_VAULT } else { resource_types::MANAGED_HSM };
+                tables.coverage.push(ctx.coverage(
+                    CoverageStatus::NotFound,
+                    resource_type,
+                    None,
+                    Some(&vault_uri),
+                    format!(
+                        "{host} holds {key_count} key(s) in use but is not in any collected subscription \
+                         (or its subscription's vault list failed): its protection and role assignments are unknown"
+                    ),
+                ));
+                if kind == VaultKind::ManagedHsm {
+                    // HSM local RBAC lives in the data plane and can be read without the ARM resource.
+                    targets.push(AssignmentTarget::Hsm { hsm_uri: vault_uri.clone() });
+                }
+            }
+        }
+    }
+    let assignments: Vec<Tables> = futures::stream::iter(targets)
+        .map(|t| list_assignments(client, ctx, t))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for t in assignments {
+        tables.append(t);
+    }
+
+    let keys: Vec<Tables> = futures::stream::iter(demand.keys.values().cloned())
+        .map(|(key, in_use)| async move {
+            let t = read_key(client, ctx, key, in_use).await;
+            on_key_done();
+            t
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for t in keys {
+        tables.append(t);
+    }
+    tables
+}

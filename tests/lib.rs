@@ -1,1 +1,0 @@
-//! Shared fixtures for the integration tests live in `it/`.
