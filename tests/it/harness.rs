@@ -9,6 +9,11 @@ pub fn run_binary(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cmk-evidence"))
         .args(args)
         .env("RUST_LOG", "warn")
+        // The tests decide every credential; nothing from the developer's shell may leak in.
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -69,11 +74,7 @@ rows = [dict(zip(cols, r)) for r in cur.fetchall()]
 print(json.dumps(rows, default=str))
 "#;
     let out = Command::new(python()).arg("-c").arg(script).arg(sql).output().expect("running python");
-    assert!(
-        out.status.success(),
-        "duckdb query failed: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "duckdb query failed: {sql}\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("duckdb output is JSON")
 }
 

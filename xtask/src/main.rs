@@ -74,7 +74,15 @@ fn pyenv() -> Result<PathBuf> {
     if !python.exists() {
         run(Command::new(system_python).args(["-m", "venv"]).arg(&dir))?;
     }
-    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "duckdb", "pyarrow"]))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "duckdb",
+        "pyarrow",
+    ]))?;
     std::fs::write(&ready, b"duckdb pyarrow\n").with_context(|| format!("writing {}", ready.display()))?;
     Ok(python)
 }

@@ -7,17 +7,14 @@ use crate::{
     credential::build_credential,
     error::{FailureContext, from_sdk, from_status},
     paging,
-    policies::{
-        BoundedRetryPolicy, CallRecord, PerTryTimeoutPolicy, ReadQuota, ThrottlePacingPolicy,
-    },
+    policies::{BoundedRetryPolicy, CallRecord, PerTryTimeoutPolicy, ReadQuota, ThrottlePacingPolicy},
     transport::LoopbackRedirect,
 };
 use azure_core::{
     credentials::TokenCredential,
     http::{
-        ClientOptions, Context, HttpClient, Method, Pipeline, PipelineSendOptions, Request,
-        RetryOptions, Transport, Url, policies::Policy,
-        policies::auth::BearerTokenAuthorizationPolicy,
+        ClientOptions, Context, HttpClient, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Transport,
+        Url, policies::Policy, policies::auth::BearerTokenAuthorizationPolicy,
     },
 };
 use azure_security_keyvault_keys::KeyClient;
@@ -72,14 +69,7 @@ impl Fetched {
         body: Vec<u8>,
     ) -> Self {
         let sha256 = hex::encode(Sha256::digest(&body));
-        Self {
-            method,
-            url,
-            status,
-            api_version,
-            body,
-            sha256,
-        }
+        Self { method, url, status, api_version, body, sha256 }
     }
 
     /// Deserializes the body; a body that does not fit `T` is [`Error::Malformed`] naming this URL.
@@ -170,32 +160,17 @@ impl AzureClient {
         };
         let transport = Some(Transport::new(http));
         // The SDK's own retry is switched off everywhere; `BoundedRetryPolicy` replaces it (see policies.rs).
-        let base = ClientOptions {
-            transport,
-            retry: RetryOptions::none(),
-            ..Default::default()
-        };
-        let per_try_timeout: Arc<dyn Policy> =
-            Arc::new(PerTryTimeoutPolicy::new(config.retry.per_try_timeout));
+        let base = ClientOptions { transport, retry: RetryOptions::none(), ..Default::default() };
+        let per_try_timeout: Arc<dyn Policy> = Arc::new(PerTryTimeoutPolicy::new(config.retry.per_try_timeout));
         let with_policies = |records_calls: bool| {
             let mut options = base.clone();
-            options.per_call_policies = vec![Arc::new(BoundedRetryPolicy::new(
-                config.retry.clone(),
-                records_calls,
-            ))];
+            options.per_call_policies = vec![Arc::new(BoundedRetryPolicy::new(config.retry.clone(), records_calls))];
             options.per_try_policies = vec![per_try_timeout.clone()];
             options
         };
 
-        let spec = config
-            .credential
-            .resolve(&config.tenant_id, |name| std::env::var(name).ok())?;
-        let credential = build_credential(
-            &spec,
-            &config.tenant_id,
-            &config.cloud,
-            &with_policies(false),
-        )?;
+        let spec = config.credential.resolve(&config.tenant_id, |name| std::env::var(name).ok())?;
+        let credential = build_credential(&spec, &config.tenant_id, &config.cloud, &with_policies(false))?;
         tracing::debug!(
             credential = spec.kind(),
             cloud = %config.cloud.name,
@@ -204,25 +179,16 @@ impl AzureClient {
 
         let retry: Arc<dyn Policy> = Arc::new(BoundedRetryPolicy::new(config.retry.clone(), true));
         let bearer = |scope: String| -> Arc<dyn Policy> {
-            Arc::new(BearerTokenAuthorizationPolicy::new(
-                credential.clone(),
-                [scope],
-            ))
+            Arc::new(BearerTokenAuthorizationPolicy::new(credential.clone(), [scope]))
         };
-        let pacing: Arc<dyn Policy> = Arc::new(ThrottlePacingPolicy::new(
-            Arc::new(ReadQuota::default()),
-            config.retry.min_remaining_reads,
-        ));
+        let pacing: Arc<dyn Policy> =
+            Arc::new(ThrottlePacingPolicy::new(Arc::new(ReadQuota::default()), config.retry.min_remaining_reads));
         let arm = Pipeline::new(
             CRATE_NAME,
             CRATE_VERSION,
             base.clone(),
             vec![retry.clone()],
-            vec![
-                pacing,
-                bearer(config.cloud.arm_scope.clone()),
-                per_try_timeout.clone(),
-            ],
+            vec![pacing, bearer(config.cloud.arm_scope.clone()), per_try_timeout.clone()],
             None,
         );
         let hsm = Pipeline::new(
@@ -230,10 +196,7 @@ impl AzureClient {
             CRATE_VERSION,
             base.clone(),
             vec![retry],
-            vec![
-                bearer(config.cloud.managed_hsm_scope()),
-                per_try_timeout.clone(),
-            ],
+            vec![bearer(config.cloud.managed_hsm_scope()), per_try_timeout.clone()],
             None,
         );
         Ok(Self {
@@ -271,9 +234,7 @@ impl AzureClient {
     /// is not JSON or has no `value` array end with [`Error::Malformed`]. Pages fetched before a failure are
     /// in [`ListError::pages_so_far`].
     pub async fn arm_list(&self, path: &str, api_version: &str) -> Result<Vec<Fetched>, ListError> {
-        let url = self
-            .arm_url(path, api_version)
-            .map_err(|e| ListError::new(Vec::new(), e))?;
+        let url = self.arm_url(path, api_version).map_err(|e| ListError::new(Vec::new(), e))?;
         paging::follow_next_links(self, &self.inner.arm, url, api_version).await
     }
 
@@ -282,9 +243,8 @@ impl AzureClient {
         let arm = &self.inner.cloud.arm_endpoint;
         let mut url = if path.starts_with('/') {
             let joined = format!("{}{}", arm.as_str().trim_end_matches('/'), path);
-            Url::parse(&joined).map_err(|e| Error::Config {
-                detail: format!("ARM path '{path}' does not make a URL: {e}"),
-            })?
+            Url::parse(&joined)
+                .map_err(|e| Error::Config { detail: format!("ARM path '{path}' does not make a URL: {e}") })?
         } else {
             let url = Url::parse(path).map_err(|_| Error::Config {
                 detail: format!(
@@ -308,12 +268,7 @@ impl AzureClient {
     }
 
     /// Sends one GET through `pipeline` and keeps the answer; non-2xx becomes an [`Error`].
-    pub(crate) async fn get(
-        &self,
-        pipeline: &Pipeline,
-        url: Url,
-        api_version: &str,
-    ) -> Result<Fetched, Error> {
+    pub(crate) async fn get(&self, pipeline: &Pipeline, url: Url, api_version: &str) -> Result<Fetched, Error> {
         self.send(pipeline, Verb::Get, url, api_version, None).await
     }
 
@@ -337,31 +292,15 @@ impl AzureClient {
             request.set_body(body);
         }
         let sent = pipeline
-            .send(
-                &ctx,
-                &mut request,
-                Some(PipelineSendOptions {
-                    skip_checks: true,
-                    ..Default::default()
-                }),
-            )
+            .send(&ctx, &mut request, Some(PipelineSendOptions { skip_checks: true, ..Default::default() }))
             .await;
-        let failure = FailureContext {
-            url: &url_text,
-            attempts: record.attempts(),
-        };
+        let failure = FailureContext { url: &url_text, attempts: record.attempts() };
         match sent {
             Ok(response) => {
                 let (status, headers, body) = response.deconstruct();
                 let status = u16::from(status);
                 if (200..300).contains(&status) {
-                    Ok(Fetched::new(
-                        verb.name(),
-                        url_text,
-                        status,
-                        Some(api_version.to_owned()),
-                        body.to_vec(),
-                    ))
+                    Ok(Fetched::new(verb.name(), url_text, status, Some(api_version.to_owned()), body.to_vec()))
                 } else {
                     Err(from_status(status, &headers, &body, &failure))
                 }
@@ -395,25 +334,19 @@ impl Verb {
 }
 
 fn validate_tenant(tenant_id: &str) -> Result<(), Error> {
-    let valid = tenant_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let valid = tenant_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     if valid {
         Ok(())
     } else {
         Err(Error::Config {
-            detail: format!(
-                "tenant id '{tenant_id}' may only hold letters, digits, '.' and '-' (a GUID or a domain)"
-            ),
+            detail: format!("tenant id '{tenant_id}' may only hold letters, digits, '.' and '-' (a GUID or a domain)"),
         })
     }
 }
 
 fn validate_retry(retry: &RetryConfig) -> Result<(), Error> {
     if retry.per_try_timeout.is_zero() || retry.total_deadline.is_zero() {
-        return Err(Error::Config {
-            detail: "per_try_timeout and total_deadline must be longer than zero".into(),
-        });
+        return Err(Error::Config { detail: "per_try_timeout and total_deadline must be longer than zero".into() });
     }
     Ok(())
 }

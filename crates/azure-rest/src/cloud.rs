@@ -86,9 +86,7 @@ impl Cloud {
         let arm_endpoint = parse_https("ARM endpoint", arm_endpoint)?;
         let authority_host = parse_https("authority host", authority_host)?;
         if arm_scope.trim().is_empty() {
-            return Err(Error::Config {
-                detail: format!("custom cloud '{name}' needs an ARM token scope"),
-            });
+            return Err(Error::Config { detail: format!("custom cloud '{name}' needs an ARM token scope") });
         }
         let key_vault_dns_suffix = dns_suffix("Key Vault DNS suffix", key_vault_dns_suffix)?;
         let managed_hsm_dns_suffix = dns_suffix("Managed HSM DNS suffix", managed_hsm_dns_suffix)?;
@@ -128,37 +126,26 @@ impl Default for Cloud {
 }
 
 fn parse_https(what: &str, value: &str) -> Result<Url, Error> {
-    let url = Url::parse(value.trim()).map_err(|e| Error::Config {
-        detail: format!("{what} '{value}' is not a URL: {e}"),
-    })?;
+    let url = Url::parse(value.trim())
+        .map_err(|e| Error::Config { detail: format!("{what} '{value}' is not a URL: {e}") })?;
     if url.scheme() != "https" || url.host_str().is_none() {
-        return Err(Error::Config {
-            detail: format!("{what} '{value}' must be an https URL with a host"),
-        });
+        return Err(Error::Config { detail: format!("{what} '{value}' must be an https URL with a host") });
     }
     Ok(url)
 }
 
 fn dns_suffix(what: &str, value: &str) -> Result<String, Error> {
     let value = value.trim().trim_start_matches('.').to_ascii_lowercase();
-    let valid = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     if valid {
         Ok(value)
     } else {
-        Err(Error::Config {
-            detail: format!("{what} '{value}' must be a bare DNS name such as vault.azure.net"),
-        })
+        Err(Error::Config { detail: format!("{what} '{value}' must be a bare DNS name such as vault.azure.net") })
     }
 }
 
 /// Parses one of the constant URLs of this file.
-#[allow(
-    clippy::expect_used,
-    reason = "only called with the constants above; the tests build every known cloud"
-)]
+#[allow(clippy::expect_used, reason = "only called with the constants above; the tests build every known cloud")]
 fn constant_url(url: &'static str) -> Url {
     Url::parse(url).expect("constant cloud URL parses")
 }
@@ -171,31 +158,11 @@ mod tests {
     fn known_clouds_by_name() {
         for (name, arm, kv) in [
             ("public", "https://management.azure.com/", "vault.azure.net"),
-            (
-                "AzureCloud",
-                "https://management.azure.com/",
-                "vault.azure.net",
-            ),
-            (
-                "CHINA",
-                "https://management.chinacloudapi.cn/",
-                "vault.azure.cn",
-            ),
-            (
-                "AzureChinaCloud",
-                "https://management.chinacloudapi.cn/",
-                "vault.azure.cn",
-            ),
-            (
-                "usgov",
-                "https://management.usgovcloudapi.net/",
-                "vault.usgovcloudapi.net",
-            ),
-            (
-                "azureusgovernment",
-                "https://management.usgovcloudapi.net/",
-                "vault.usgovcloudapi.net",
-            ),
+            ("AzureCloud", "https://management.azure.com/", "vault.azure.net"),
+            ("CHINA", "https://management.chinacloudapi.cn/", "vault.azure.cn"),
+            ("AzureChinaCloud", "https://management.chinacloudapi.cn/", "vault.azure.cn"),
+            ("usgov", "https://management.usgovcloudapi.net/", "vault.usgovcloudapi.net"),
+            ("azureusgovernment", "https://management.usgovcloudapi.net/", "vault.usgovcloudapi.net"),
         ] {
             let cloud = Cloud::by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(cloud.arm_endpoint.as_str(), arm);
@@ -218,22 +185,9 @@ mod tests {
         );
         let cloud = cloud.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cloud.managed_hsm_dns_suffix, "managedhsm.local");
-        assert_eq!(
-            cloud.managed_hsm_scope(),
-            "https://managedhsm.local/.default"
-        );
+        assert_eq!(cloud.managed_hsm_scope(), "https://managedhsm.local/.default");
         assert!(Cloud::custom("x", "http://arm.local/", "https://login/", "s", "v", "h").is_err());
         assert!(Cloud::custom("x", "https://arm.local/", "https://login/", " ", "v", "h").is_err());
-        assert!(
-            Cloud::custom(
-                "x",
-                "https://arm.local/",
-                "https://login/",
-                "s",
-                "https://v",
-                "h"
-            )
-            .is_err()
-        );
+        assert!(Cloud::custom("x", "https://arm.local/", "https://login/", "s", "https://v", "h").is_err());
     }
 }

@@ -11,10 +11,9 @@ use azure_core::{
     time::{Duration as TimeDuration, OffsetDateTime},
 };
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
-    AzureDeveloperCliCredentialOptions, ClientAssertionCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-    UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential, AzureDeveloperCliCredentialOptions,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use std::{
     collections::HashMap,
@@ -75,30 +74,21 @@ impl fmt::Debug for CredentialSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DeveloperTools => f.write_str("DeveloperTools"),
-            Self::ClientSecret {
-                tenant_id,
-                client_id,
-                secret: _,
-            } => f
+            Self::ClientSecret { tenant_id, client_id, secret: _ } => f
                 .debug_struct("ClientSecret")
                 .field("tenant_id", tenant_id)
                 .field("client_id", client_id)
                 .field("secret", &"<redacted>")
                 .finish(),
-            Self::WorkloadIdentity {
-                tenant_id,
-                client_id,
-                token_file,
-            } => f
+            Self::WorkloadIdentity { tenant_id, client_id, token_file } => f
                 .debug_struct("WorkloadIdentity")
                 .field("tenant_id", tenant_id)
                 .field("client_id", client_id)
                 .field("token_file", token_file)
                 .finish(),
-            Self::ManagedIdentity { client_id } => f
-                .debug_struct("ManagedIdentity")
-                .field("client_id", client_id)
-                .finish(),
+            Self::ManagedIdentity { client_id } => {
+                f.debug_struct("ManagedIdentity").field("client_id", client_id).finish()
+            }
             Self::FromEnvironment => f.write_str("FromEnvironment"),
         }
     }
@@ -121,23 +111,18 @@ impl CredentialSpec {
             return Ok(self.clone());
         }
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let tenant = if client_tenant.trim().is_empty() {
-            var(AZURE_TENANT_ID)
-        } else {
-            Some(client_tenant.to_owned())
-        };
+        let tenant =
+            if client_tenant.trim().is_empty() { var(AZURE_TENANT_ID) } else { Some(client_tenant.to_owned()) };
         if let Some(secret) = var(AZURE_CLIENT_SECRET) {
             let client_id = var(AZURE_CLIENT_ID).ok_or_else(|| Error::Config {
                 detail: format!("{AZURE_CLIENT_SECRET} is set but {AZURE_CLIENT_ID} is not"),
             })?;
             let tenant_id = tenant.ok_or_else(|| Error::Config {
-                detail: format!("{AZURE_CLIENT_SECRET} is set but no tenant is configured and {AZURE_TENANT_ID} is not set"),
+                detail: format!(
+                    "{AZURE_CLIENT_SECRET} is set but no tenant is configured and {AZURE_TENANT_ID} is not set"
+                ),
             })?;
-            return Ok(CredentialSpec::ClientSecret {
-                tenant_id,
-                client_id,
-                secret,
-            });
+            return Ok(CredentialSpec::ClientSecret { tenant_id, client_id, secret });
         }
         if let Some(token_file) = var(AZURE_FEDERATED_TOKEN_FILE) {
             return Ok(CredentialSpec::WorkloadIdentity {
@@ -165,23 +150,14 @@ impl CredentialSpec {
 /// (`CloudConfiguration::Custom`; the enum and its struct are `#[non_exhaustive]`, hence the mutation).
 fn with_authority(client_options: &ClientOptions, cloud: &Cloud) -> ClientOptions {
     let mut custom = CustomConfiguration::default();
-    custom.authority_host = cloud
-        .authority_host
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
+    custom.authority_host = cloud.authority_host.as_str().trim_end_matches('/').to_owned();
     let mut options = client_options.clone();
     options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
     options
 }
 
 fn credential_error(what: &str, error: azure_core::Error) -> Error {
-    Error::Credential {
-        detail: format!(
-            "cannot set up the {what} credential: {}",
-            describe_chain(&error)
-        ),
-    }
+    Error::Credential { detail: format!("cannot set up the {what} credential: {}", describe_chain(&error)) }
 }
 
 /// Builds the credential for a resolved spec (never [`CredentialSpec::FromEnvironment`]).
@@ -195,32 +171,22 @@ pub(crate) fn build_credential(
     let tenant = (!client_tenant.trim().is_empty()).then(|| client_tenant.to_owned());
     let credential: Arc<dyn TokenCredential> = match spec {
         CredentialSpec::DeveloperTools => DeveloperLogin::new(tenant)?,
-        CredentialSpec::ClientSecret {
-            tenant_id,
-            client_id,
-            secret,
-        } => ClientSecretCredential::new(
+        CredentialSpec::ClientSecret { tenant_id, client_id, secret } => ClientSecretCredential::new(
             tenant_id,
             client_id.clone(),
             Secret::new(secret.clone()),
-            Some(ClientSecretCredentialOptions {
-                client_options: options,
-            }),
+            Some(ClientSecretCredentialOptions { client_options: options }),
         )
         .map_err(|e| credential_error(spec.kind(), e))?,
-        CredentialSpec::WorkloadIdentity {
-            tenant_id,
-            client_id,
-            token_file,
-        } => WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
-            credential_options: ClientAssertionCredentialOptions {
-                client_options: options,
-            },
-            client_id: client_id.clone(),
-            tenant_id: tenant_id.clone().or(tenant),
-            token_file_path: token_file.clone(),
-        }))
-        .map_err(|e| credential_error(spec.kind(), e))?,
+        CredentialSpec::WorkloadIdentity { tenant_id, client_id, token_file } => {
+            WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions { client_options: options },
+                client_id: client_id.clone(),
+                tenant_id: tenant_id.clone().or(tenant),
+                token_file_path: token_file.clone(),
+            }))
+            .map_err(|e| credential_error(spec.kind(), e))?
+        }
         CredentialSpec::ManagedIdentity { client_id } => {
             // IMDS brings its own retry tuned to Azure's guidance (azure_identity 1.0.0
             // `virtual_machine_managed_identity_credential.rs:38-68`); ours on top would multiply the tries.
@@ -329,12 +295,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
     }
 
     #[test]

@@ -108,9 +108,7 @@ impl Error {
     /// (429 or [`Error::Throttled`]) or `"error"` (everything else).
     pub fn coverage_status(&self) -> &'static str {
         match self {
-            Error::Http {
-                status: 401 | 403, ..
-            } => "denied",
+            Error::Http { status: 401 | 403, .. } => "denied",
             Error::Http { status: 404, .. } => "not_found",
             Error::Http { status: 429, .. } | Error::Throttled { .. } => "throttled",
             _ => "error",
@@ -131,10 +129,7 @@ pub struct ListError {
 
 impl ListError {
     pub(crate) fn new(pages_so_far: Vec<Fetched>, error: Error) -> Self {
-        Self {
-            pages_so_far,
-            error,
-        }
+        Self { pages_so_far, error }
     }
 }
 
@@ -199,12 +194,8 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) 
     };
     let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
     match value.get("error") {
-        Some(inner @ serde_json::Value::Object(_)) => {
-            (text(inner.get("code")), text(inner.get("message")))
-        }
-        Some(serde_json::Value::String(code)) => {
-            (Some(code.clone()), text(value.get("error_description")))
-        }
+        Some(inner @ serde_json::Value::Object(_)) => (text(inner.get("code")), text(inner.get("message"))),
+        Some(serde_json::Value::String(code)) => (Some(code.clone()), text(value.get("error_description"))),
         _ => (text(value.get("code")), text(value.get("message"))),
     }
 }
@@ -219,9 +210,7 @@ pub(crate) struct FailureContext<'a> {
 pub(crate) fn from_sdk(error: azure_core::Error, context: &FailureContext<'_>) -> Error {
     let url = context.url.to_owned();
     if matches!(error.kind(), ErrorKind::Credential) {
-        return Error::Credential {
-            detail: describe_chain(&error),
-        };
+        return Error::Credential { detail: describe_chain(&error) };
     }
     if let Some(DeadlineExceeded(after)) = find_in_chain(&error) {
         return Error::Timeout { url, after: *after };
@@ -230,40 +219,20 @@ pub(crate) fn from_sdk(error: azure_core::Error, context: &FailureContext<'_>) -
         return Error::Timeout { url, after: *after };
     }
     match error.kind() {
-        ErrorKind::HttpResponse {
-            status,
-            error_code,
-            raw_response,
-        } => {
+        ErrorKind::HttpResponse { status, error_code, raw_response } => {
             let status = u16::from(*status);
             if status == 429 {
                 return Error::Throttled {
                     url,
                     attempts: context.attempts.max(1),
-                    retry_after: raw_response
-                        .as_ref()
-                        .and_then(|raw| crate::policies::retry_after(raw.headers())),
+                    retry_after: raw_response.as_ref().and_then(|raw| crate::policies::retry_after(raw.headers())),
                 };
             }
-            let (code, message) = raw_response
-                .as_ref()
-                .map(|raw| parse_error_body(raw.body()))
-                .unwrap_or((None, None));
-            Error::Http {
-                url,
-                status,
-                code: code.or_else(|| error_code.clone()),
-                message,
-            }
+            let (code, message) = raw_response.as_ref().map(|raw| parse_error_body(raw.body())).unwrap_or((None, None));
+            Error::Http { url, status, code: code.or_else(|| error_code.clone()), message }
         }
-        ErrorKind::DataConversion => Error::Malformed {
-            url,
-            detail: describe_chain(&error),
-        },
-        _ => Error::Transport {
-            url,
-            detail: describe_chain(&error),
-        },
+        ErrorKind::DataConversion => Error::Malformed { url, detail: describe_chain(&error) },
+        _ => Error::Transport { url, detail: describe_chain(&error) },
     }
 }
 
@@ -283,17 +252,8 @@ pub(crate) fn from_status(
         };
     }
     let (code, message) = parse_error_body(body);
-    let code = code.or_else(|| {
-        headers
-            .get_optional_str(&azure_core::http::headers::ERROR_CODE)
-            .map(str::to_owned)
-    });
-    Error::Http {
-        url,
-        status,
-        code,
-        message,
-    }
+    let code = code.or_else(|| headers.get_optional_str(&azure_core::http::headers::ERROR_CODE).map(str::to_owned));
+    Error::Http { url, status, code, message }
 }
 
 #[cfg(test)]
@@ -320,28 +280,16 @@ mod tests {
 
     #[test]
     fn coverage_status_by_status() {
-        let http = |status| Error::Http {
-            url: "u".into(),
-            status,
-            code: None,
-            message: None,
-        };
+        let http = |status| Error::Http { url: "u".into(), status, code: None, message: None };
         assert_eq!(http(401).coverage_status(), "denied");
         assert_eq!(http(403).coverage_status(), "denied");
         assert_eq!(http(404).coverage_status(), "not_found");
         assert_eq!(http(429).coverage_status(), "throttled");
         assert_eq!(http(500).coverage_status(), "error");
-        let throttled = Error::Throttled {
-            url: "u".into(),
-            attempts: 3,
-            retry_after: None,
-        };
+        let throttled = Error::Throttled { url: "u".into(), attempts: 3, retry_after: None };
         assert_eq!(throttled.coverage_status(), "throttled");
         assert_eq!(throttled.http_status(), Some(429));
-        let timeout = Error::Timeout {
-            url: "u".into(),
-            after: Duration::from_secs(1),
-        };
+        let timeout = Error::Timeout { url: "u".into(), after: Duration::from_secs(1) };
         assert_eq!(timeout.coverage_status(), "error");
         assert_eq!(timeout.http_status(), None);
     }
@@ -355,23 +303,8 @@ mod tests {
         );
         let outer = inner.with_context("request failed");
         let text = describe_chain(&outer);
-        assert_eq!(
-            text,
-            "request failed: no answer within the per-try timeout of 5ms"
-        );
-        let mapped = from_sdk(
-            outer,
-            &FailureContext {
-                url: "https://x/",
-                attempts: 1,
-            },
-        );
-        assert_eq!(
-            mapped,
-            Error::Timeout {
-                url: "https://x/".into(),
-                after: Duration::from_millis(5)
-            }
-        );
+        assert_eq!(text, "request failed: no answer within the per-try timeout of 5ms");
+        let mapped = from_sdk(outer, &FailureContext { url: "https://x/", attempts: 1 });
+        assert_eq!(mapped, Error::Timeout { url: "https://x/".into(), after: Duration::from_millis(5) });
     }
 }

@@ -7,15 +7,10 @@ use crate::{
     paging::{self, PageTrail},
     policies::CallRecord,
 };
-use azure_core::http::{
-    ClientMethodOptions, Context, Response, Url, UrlExt as _, pager::PagerOptions,
-};
+use azure_core::http::{ClientMethodOptions, Context, Response, Url, UrlExt as _, pager::PagerOptions};
 use azure_security_keyvault_keys::{
     KeyClient, KeyClientOptions,
-    models::{
-        KeyClientGetKeyOptions, KeyClientGetKeyRotationPolicyOptions,
-        KeyClientListKeyPropertiesVersionsOptions,
-    },
+    models::{KeyClientGetKeyOptions, KeyClientGetKeyRotationPolicyOptions, KeyClientListKeyPropertiesVersionsOptions},
 };
 use futures::TryStreamExt as _;
 use std::sync::Arc;
@@ -28,27 +23,17 @@ pub(crate) const HSM_RBAC_API_VERSION: &str = "7.6";
 impl AzureClient {
     /// GET a key (`{vault}/keys/{name}/{version}`; without a version the SDK requests `/keys/{name}/`, the
     /// latest version). `vault_url` is the vault or Managed HSM URI, e.g. `https://myvault.vault.azure.net/`.
-    pub async fn kv_get_key(
-        &self,
-        vault_url: &str,
-        name: &str,
-        version: Option<&str>,
-    ) -> Result<Fetched, Error> {
+    pub async fn kv_get_key(&self, vault_url: &str, name: &str, version: Option<&str>) -> Result<Fetched, Error> {
         validate_segment("key name", name)?;
         if let Some(version) = version {
             validate_segment("key version", version)?;
         }
         let (client, endpoint) = self.key_client(vault_url)?;
-        let expected = data_plane_url(
-            &endpoint,
-            &format!("/keys/{name}/{}", version.unwrap_or_default()),
-        );
+        let expected = data_plane_url(&endpoint, &format!("/keys/{name}/{}", version.unwrap_or_default()));
         let record = CallRecord::new_shared();
         let options = KeyClientGetKeyOptions {
             key_version: version.map(str::to_owned),
-            method_options: ClientMethodOptions {
-                context: Context::new().with_value(record.clone()),
-            },
+            method_options: ClientMethodOptions { context: Context::new().with_value(record.clone()) },
         };
         let result = client.get_key(name, Some(options)).await;
         into_fetched(result, &record, expected)
@@ -57,11 +42,7 @@ impl AzureClient {
     /// GET every page of a key's versions (`{vault}/keys/{name}/versions`, 25 per page, no `maxresults`),
     /// one [`Fetched`] per page. The SDK pager follows `nextLink`; this adds loop detection, the page cap
     /// and a same-host check before each next page.
-    pub async fn kv_list_key_versions(
-        &self,
-        vault_url: &str,
-        name: &str,
-    ) -> Result<Vec<Fetched>, ListError> {
+    pub async fn kv_list_key_versions(&self, vault_url: &str, name: &str) -> Result<Vec<Fetched>, ListError> {
         let no_pages = |error| ListError::new(Vec::new(), error);
         validate_segment("key name", name).map_err(no_pages)?;
         let (client, endpoint) = self.key_client(vault_url).map_err(no_pages)?;
@@ -69,22 +50,11 @@ impl AzureClient {
         let record = CallRecord::new_shared();
         let options = KeyClientListKeyPropertiesVersionsOptions {
             maxresults: None,
-            method_options: PagerOptions {
-                context: Context::new().with_value(record.clone()),
-                continuation: None,
-            },
+            method_options: PagerOptions { context: Context::new().with_value(record.clone()), continuation: None },
         };
         let mut pager = client
             .list_key_properties_versions(name, Some(options))
-            .map_err(|e| {
-                no_pages(from_sdk(
-                    e,
-                    &FailureContext {
-                        url: first.as_str(),
-                        attempts: 0,
-                    },
-                ))
-            })?
+            .map_err(|e| no_pages(from_sdk(e, &FailureContext { url: first.as_str(), attempts: 0 })))?
             .into_pages();
         let mut trail = PageTrail::starting_at(&first);
         let mut pages: Vec<Fetched> = Vec::new();
@@ -95,10 +65,7 @@ impl AzureClient {
                 Ok(None) => return Ok(pages),
                 Err(error) => {
                     let url = record.url().unwrap_or_else(|| requested.to_string());
-                    let failure = FailureContext {
-                        url: &url,
-                        attempts: record.attempts(),
-                    };
+                    let failure = FailureContext { url: &url, attempts: record.attempts() };
                     return Err(ListError::new(pages, from_sdk(error, &failure)));
                 }
             };
@@ -123,10 +90,7 @@ impl AzureClient {
                     next
                 }
                 Err(e) => {
-                    let error = Error::Malformed {
-                        url,
-                        detail: format!("nextLink '{raw_next}' is not a URL: {e}"),
-                    };
+                    let error = Error::Malformed { url, detail: format!("nextLink '{raw_next}' is not a URL: {e}") };
                     return Err(ListError::new(pages, error));
                 }
             };
@@ -148,19 +112,13 @@ impl AzureClient {
     }
 
     /// GET a key's rotation policy (`{vault}/keys/{name}/rotationpolicy`).
-    pub async fn kv_get_rotation_policy(
-        &self,
-        vault_url: &str,
-        name: &str,
-    ) -> Result<Fetched, Error> {
+    pub async fn kv_get_rotation_policy(&self, vault_url: &str, name: &str) -> Result<Fetched, Error> {
         validate_segment("key name", name)?;
         let (client, endpoint) = self.key_client(vault_url)?;
         let expected = data_plane_url(&endpoint, &format!("/keys/{name}/rotationpolicy"));
         let record = CallRecord::new_shared();
         let options = KeyClientGetKeyRotationPolicyOptions {
-            method_options: ClientMethodOptions {
-                context: Context::new().with_value(record.clone()),
-            },
+            method_options: ClientMethodOptions { context: Context::new().with_value(record.clone()) },
         };
         let result = client.get_key_rotation_policy(name, Some(options)).await;
         into_fetched(result, &record, expected)
@@ -169,11 +127,7 @@ impl AzureClient {
     /// Managed HSM local RBAC: GET `{hsm_url}{scope}/providers/Microsoft.Authorization/roleAssignments`
     /// (api-version 7.6) and every `nextLink` page. `scope` is `/`, `/keys` or `/keys/{name}`. The token is
     /// for the cloud's Managed HSM audience, so `hsm_url` must be on the cloud's Managed HSM DNS suffix.
-    pub async fn hsm_list_role_assignments(
-        &self,
-        hsm_url: &str,
-        scope: &str,
-    ) -> Result<Vec<Fetched>, ListError> {
+    pub async fn hsm_list_role_assignments(&self, hsm_url: &str, scope: &str) -> Result<Vec<Fetched>, ListError> {
         let no_pages = |error| ListError::new(Vec::new(), error);
         let endpoint = data_plane_endpoint(hsm_url).map_err(no_pages)?;
         let suffix = &self.inner().cloud.managed_hsm_dns_suffix;
@@ -197,9 +151,10 @@ impl AzureClient {
         let endpoint = data_plane_endpoint(vault_url)?;
         let key = endpoint.to_string();
         let inner = self.inner();
-        let mut clients = inner.key_clients.lock().map_err(|_| Error::Config {
-            detail: "the Key Vault client cache was poisoned by a panic".into(),
-        })?;
+        let mut clients = inner
+            .key_clients
+            .lock()
+            .map_err(|_| Error::Config { detail: "the Key Vault client cache was poisoned by a panic".into() })?;
         if let Some(client) = clients.get(&key) {
             return Ok((client.clone(), endpoint));
         }
@@ -210,15 +165,9 @@ impl AzureClient {
             // endpoint from obtaining a token for another audience.
             verify_challenge_resource: Some(true),
         };
-        let client =
-            KeyClient::new(&key, inner.credential.clone(), Some(options)).map_err(|e| {
-                Error::Config {
-                    detail: format!(
-                        "cannot build a Key Vault client for {key}: {}",
-                        crate::error::describe_chain(&e)
-                    ),
-                }
-            })?;
+        let client = KeyClient::new(&key, inner.credential.clone(), Some(options)).map_err(|e| Error::Config {
+            detail: format!("cannot build a Key Vault client for {key}: {}", crate::error::describe_chain(&e)),
+        })?;
         let client = Arc::new(client);
         clients.insert(key, client.clone());
         Ok((client, endpoint))
@@ -227,18 +176,14 @@ impl AzureClient {
 
 /// `https://host[:port]/` of a vault or Managed HSM URI (path, query and fragment dropped).
 fn data_plane_endpoint(vault_url: &str) -> Result<Url, Error> {
-    let url = Url::parse(vault_url.trim()).map_err(|e| Error::Config {
-        detail: format!("vault URL '{vault_url}' is not a URL: {e}"),
-    })?;
+    let url = Url::parse(vault_url.trim())
+        .map_err(|e| Error::Config { detail: format!("vault URL '{vault_url}' is not a URL: {e}") })?;
     if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::Config {
-            detail: format!("vault URL '{vault_url}' must be an https URL with a host"),
-        });
+        return Err(Error::Config { detail: format!("vault URL '{vault_url}' must be an https URL with a host") });
     }
     let origin = url.origin().ascii_serialization();
-    Url::parse(&format!("{origin}/")).map_err(|e| Error::Config {
-        detail: format!("vault URL '{vault_url}' has no usable origin: {e}"),
-    })
+    Url::parse(&format!("{origin}/"))
+        .map_err(|e| Error::Config { detail: format!("vault URL '{vault_url}' has no usable origin: {e}") })
 }
 
 /// The URL the data plane is asked for: `endpoint` + `path` + `?api-version=`, built like the SDK builds
@@ -259,15 +204,11 @@ fn set_api_version(url: &mut Url) {
 
 /// Key names are 1-127 of `[0-9a-zA-Z-]`, versions 32 hex digits; anything else would change the path.
 fn validate_segment(what: &str, value: &str) -> Result<(), Error> {
-    let valid = !value.is_empty()
-        && value.len() <= 127
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let valid = !value.is_empty() && value.len() <= 127 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if valid {
         Ok(())
     } else {
-        Err(Error::Config {
-            detail: format!("{what} '{value}' may only hold letters, digits and '-'"),
-        })
+        Err(Error::Config { detail: format!("{what} '{value}' may only hold letters, digits and '-'") })
     }
 }
 
@@ -275,16 +216,11 @@ fn validate_segment(what: &str, value: &str) -> Result<(), Error> {
 fn rbac_scope_path(scope: &str) -> Result<String, Error> {
     let trimmed = scope.trim().trim_end_matches('/');
     let valid = scope.trim().starts_with('/')
-        && trimmed
-            .split('/')
-            .skip(1)
-            .all(|segment| validate_segment("scope segment", segment).is_ok());
+        && trimmed.split('/').skip(1).all(|segment| validate_segment("scope segment", segment).is_ok());
     if valid {
         Ok(trimmed.to_owned())
     } else {
-        Err(Error::Config {
-            detail: format!("Managed HSM scope '{scope}' must be '/', '/keys' or '/keys/<name>'"),
-        })
+        Err(Error::Config { detail: format!("Managed HSM scope '{scope}' must be '/', '/keys' or '/keys/<name>'") })
     }
 }
 
@@ -298,21 +234,9 @@ fn into_fetched<T>(
     match result {
         Ok(response) => {
             let (status, _headers, body) = response.deconstruct();
-            Ok(Fetched::new(
-                "GET",
-                url,
-                u16::from(status),
-                Some(KEY_VAULT_API_VERSION.to_owned()),
-                body.to_vec(),
-            ))
+            Ok(Fetched::new("GET", url, u16::from(status), Some(KEY_VAULT_API_VERSION.to_owned()), body.to_vec()))
         }
-        Err(error) => Err(from_sdk(
-            error,
-            &FailureContext {
-                url: &url,
-                attempts: record.attempts(),
-            },
-        )),
+        Err(error) => Err(from_sdk(error, &FailureContext { url: &url, attempts: record.attempts() })),
     }
 }
 
@@ -322,8 +246,8 @@ mod tests {
 
     #[test]
     fn data_plane_urls_match_the_sdk() {
-        let endpoint = data_plane_endpoint("https://MyVault.vault.azure.net/some/path?x=1")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let endpoint =
+            data_plane_endpoint("https://MyVault.vault.azure.net/some/path?x=1").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(endpoint.as_str(), "https://myvault.vault.azure.net/");
         assert_eq!(
             data_plane_url(&endpoint, "/keys/k1/").as_str(),

@@ -12,10 +12,7 @@ pub(crate) const MAX_PAGES: usize = 10_000;
 /// The parts of a list page paging needs. `value` is checked to be an array without building its items.
 #[derive(Deserialize)]
 struct ListPage {
-    #[allow(
-        dead_code,
-        reason = "deserialized only to check that `value` is an array"
-    )]
+    #[allow(dead_code, reason = "deserialized only to check that `value` is an array")]
     value: Vec<serde::de::IgnoredAny>,
     #[serde(rename = "nextLink")]
     next_link: Option<String>,
@@ -35,17 +32,9 @@ pub(crate) fn next_link_of(body: &[u8]) -> Result<Option<String>, String> {
 
 /// An api-version is something like `2025-06-01`, `2024-04-01-preview` or `7.6`.
 pub(crate) fn validate_api_version(api_version: &str) -> Result<(), Error> {
-    let valid = !api_version.is_empty()
-        && api_version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::Config {
-            detail: format!("api-version '{api_version}' is not valid"),
-        })
-    }
+    let valid =
+        !api_version.is_empty() && api_version.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if valid { Ok(()) } else { Err(Error::Config { detail: format!("api-version '{api_version}' is not valid") }) }
 }
 
 /// Replaces every `api-version` in the query (missing, duplicated or malformed, as some `nextLink`s are)
@@ -73,9 +62,7 @@ pub(crate) fn force_api_version(url: &mut Url, api_version: &str) {
 /// Where a `nextLink` leads, as it will be requested: resolved against the page URL, on the same origin,
 /// with our api-version.
 pub(crate) fn next_url(page_url: &Url, next_link: &str, api_version: &str) -> Result<Url, String> {
-    let mut next = page_url
-        .join(next_link.trim())
-        .map_err(|e| format!("nextLink '{next_link}' is not a URL: {e}"))?;
+    let mut next = page_url.join(next_link.trim()).map_err(|e| format!("nextLink '{next_link}' is not a URL: {e}"))?;
     if next.origin() != page_url.origin() {
         return Err(format!(
             "nextLink '{next_link}' leaves {}; not followed so no token goes to another host",
@@ -93,24 +80,13 @@ pub(crate) struct PageTrail {
 
 impl PageTrail {
     pub(crate) fn starting_at(first: &Url) -> Self {
-        Self {
-            seen: HashSet::from([first.to_string()]),
-        }
+        Self { seen: HashSet::from([first.to_string()]) }
     }
 
     /// Checks that `next` may be requested after `pages` pages, the last one from `page_url`.
-    pub(crate) fn admit(
-        &mut self,
-        next: &Url,
-        raw_next_link: &str,
-        page_url: &str,
-        pages: usize,
-    ) -> Result<(), Error> {
+    pub(crate) fn admit(&mut self, next: &Url, raw_next_link: &str, page_url: &str, pages: usize) -> Result<(), Error> {
         if !self.seen.insert(next.to_string()) {
-            return Err(Error::PagingLoop {
-                url: page_url.to_owned(),
-                next_link: raw_next_link.to_owned(),
-            });
+            return Err(Error::PagingLoop { url: page_url.to_owned(), next_link: raw_next_link.to_owned() });
         }
         if pages >= MAX_PAGES {
             return Err(Error::Malformed {
@@ -140,10 +116,7 @@ pub(crate) async fn follow_next_links(
         let next_link = match next_link_of(&page.body) {
             Ok(next_link) => next_link,
             Err(detail) => {
-                let error = Error::Malformed {
-                    url: page.url,
-                    detail,
-                };
+                let error = Error::Malformed { url: page.url, detail };
                 return Err(ListError::new(pages, error));
             }
         };
@@ -155,10 +128,7 @@ pub(crate) async fn follow_next_links(
         let next = match next_url(&url, &next_link, api_version) {
             Ok(next) => next,
             Err(detail) => {
-                let error = Error::Malformed {
-                    url: page_url,
-                    detail,
-                };
+                let error = Error::Malformed { url: page_url, detail };
                 return Err(ListError::new(pages, error));
             }
         };
@@ -192,10 +162,7 @@ mod tests {
                 "https://management.azure.com/x?API-VERSION=1&api-version=&api%2Dversion=2",
                 "https://management.azure.com/x?api-version=2025-06-01",
             ),
-            (
-                "https://management.azure.com/x",
-                "https://management.azure.com/x?api-version=2025-06-01",
-            ),
+            ("https://management.azure.com/x", "https://management.azure.com/x?api-version=2025-06-01"),
         ] {
             let mut u = url(input);
             force_api_version(&mut u, "2025-06-01");
@@ -209,10 +176,7 @@ mod tests {
         let next = next_url(&page, "/subscriptions/s/resources?$skipToken=2", "1");
         assert_eq!(
             next.map(|u| u.to_string()),
-            Ok(
-                "https://management.azure.com/subscriptions/s/resources?$skipToken=2&api-version=1"
-                    .into()
-            )
+            Ok("https://management.azure.com/subscriptions/s/resources?$skipToken=2&api-version=1".into())
         );
         assert!(next_url(&page, "https://evil.example/steal", "1").is_err());
         assert!(next_url(&page, "http://management.azure.com/x", "1").is_err());
@@ -221,15 +185,9 @@ mod tests {
     #[test]
     fn list_page_shapes() {
         assert_eq!(next_link_of(br#"{"value":[]}"#), Ok(None));
-        assert_eq!(
-            next_link_of(br#"{"value":[1,{"a":2}],"nextLink":null}"#),
-            Ok(None)
-        );
+        assert_eq!(next_link_of(br#"{"value":[1,{"a":2}],"nextLink":null}"#), Ok(None));
         assert_eq!(next_link_of(br#"{"value":[],"nextLink":""}"#), Ok(None));
-        assert_eq!(
-            next_link_of(br#"{"value":[],"nextLink":"https://x/y"}"#),
-            Ok(Some("https://x/y".into()))
-        );
+        assert_eq!(next_link_of(br#"{"value":[],"nextLink":"https://x/y"}"#), Ok(Some("https://x/y".into())));
         assert!(next_link_of(br#"{"data":[]}"#).is_err());
         assert!(next_link_of(br#"{"value":{}}"#).is_err());
         assert!(next_link_of(br#"{"value":[1,2"#).is_err());

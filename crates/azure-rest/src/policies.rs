@@ -76,12 +76,8 @@ pub(crate) fn retry_after(headers: &Headers) -> Option<Duration> {
 }
 
 /// Query parameters that may appear in logs; everything else is redacted by the SDK's sanitizer.
-static LOGGED_QUERY_PARAMETERS: LazyLock<HashSet<Cow<'static, str>>> = LazyLock::new(|| {
-    ["api-version", "$top", "maxresults"]
-        .into_iter()
-        .map(Cow::Borrowed)
-        .collect()
-});
+static LOGGED_QUERY_PARAMETERS: LazyLock<HashSet<Cow<'static, str>>> =
+    LazyLock::new(|| ["api-version", "$top", "maxresults"].into_iter().map(Cow::Borrowed).collect());
 
 /// A URL as it may be logged: query values other than the api-version redacted, never any header.
 pub(crate) fn loggable_url(url: &azure_core::http::Url) -> String {
@@ -138,21 +134,14 @@ pub(crate) struct BoundedRetryPolicy {
 
 impl BoundedRetryPolicy {
     pub(crate) fn new(config: RetryConfig, records_calls: bool) -> Self {
-        Self {
-            config,
-            records_calls,
-        }
+        Self { config, records_calls }
     }
 
     /// Exponential backoff before retry number `retry` (1-based), with "equal jitter": half fixed, half
     /// random, so concurrent clients do not retry in lockstep.
     fn backoff(&self, retry: u32) -> Duration {
         let exponent = retry.saturating_sub(1).min(20);
-        let base = self
-            .config
-            .initial_delay
-            .saturating_mul(1u32 << exponent)
-            .min(self.config.max_delay);
+        let base = self.config.initial_delay.saturating_mul(1u32 << exponent).min(self.config.max_delay);
         let half = base / 2;
         let jitter_ms = fastrand::u64(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
         half + Duration::from_millis(jitter_ms)
@@ -169,19 +158,10 @@ fn is_retryable_error(error: &azure_core::Error) -> bool {
 
 #[async_trait::async_trait]
 impl Policy for BoundedRetryPolicy {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         let started = Instant::now();
         let deadline = self.config.total_deadline;
-        let record = if self.records_calls {
-            ctx.value::<Arc<CallRecord>>().cloned()
-        } else {
-            None
-        };
+        let record = if self.records_calls { ctx.value::<Arc<CallRecord>>().cloned() } else { None };
         if let Some(record) = &record {
             record.start(request.url());
         }
@@ -201,8 +181,7 @@ impl Policy for BoundedRetryPolicy {
                 record.count_attempt();
             }
             let try_started = Instant::now();
-            let outcome =
-                tokio::time::timeout(remaining, next[0].send(ctx, request, &next[1..])).await;
+            let outcome = tokio::time::timeout(remaining, next[0].send(ctx, request, &next[1..])).await;
             let elapsed_ms = try_started.elapsed().as_millis();
             let result = match outcome {
                 Ok(result) => result,
@@ -230,9 +209,7 @@ impl Policy for BoundedRetryPolicy {
                         _ => None,
                     };
                     let backoff = self.backoff(attempt);
-                    asked.map_or(backoff, |asked| {
-                        asked.min(self.config.retry_after_cap).max(backoff)
-                    })
+                    asked.map_or(backoff, |asked| asked.min(self.config.retry_after_cap).max(backoff))
                 }
                 Err(error) => {
                     tracing::debug!(
@@ -287,12 +264,7 @@ impl PerTryTimeoutPolicy {
 
 #[async_trait::async_trait]
 impl Policy for PerTryTimeoutPolicy {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         match tokio::time::timeout(self.timeout, next[0].send(ctx, request, &next[1..])).await {
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_error(
@@ -304,8 +276,7 @@ impl Policy for PerTryTimeoutPolicy {
     }
 }
 
-const SUBSCRIPTION_READS: HeaderName =
-    HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads");
+const SUBSCRIPTION_READS: HeaderName = HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads");
 const TENANT_READS: HeaderName = HeaderName::from_static("x-ms-ratelimit-remaining-tenant-reads");
 
 /// Extra delay per read below the threshold.
@@ -322,9 +293,7 @@ pub(crate) struct ReadQuota {
 
 impl Default for ReadQuota {
     fn default() -> Self {
-        Self {
-            remaining: AtomicU32::new(u32::MAX),
-        }
+        Self { remaining: AtomicU32::new(u32::MAX) }
     }
 }
 
@@ -351,9 +320,7 @@ pub(crate) fn pacing_delay(remaining: u32, threshold: u32) -> Duration {
     if remaining >= threshold {
         return Duration::ZERO;
     }
-    PACING_STEP
-        .saturating_mul(threshold - remaining)
-        .min(PACING_MAX)
+    PACING_STEP.saturating_mul(threshold - remaining).min(PACING_MAX)
 }
 
 /// Slows ARM requests down before ARM throttles: reads `x-ms-ratelimit-remaining-{subscription,tenant}-reads`
@@ -373,12 +340,7 @@ impl ThrottlePacingPolicy {
 
 #[async_trait::async_trait]
 impl Policy for ThrottlePacingPolicy {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         let remaining = self.quota.remaining();
         let delay = pacing_delay(remaining, self.threshold);
         if !delay.is_zero() {
@@ -420,11 +382,7 @@ mod tests {
         quota.observe(&headers);
         assert_eq!(quota.remaining(), 7);
         quota.observe(&Headers::new());
-        assert_eq!(
-            quota.remaining(),
-            7,
-            "a response without the headers keeps the last value"
-        );
+        assert_eq!(quota.remaining(), 7, "a response without the headers keeps the last value");
     }
 
     #[test]
@@ -449,9 +407,7 @@ mod tests {
         let policy = BoundedRetryPolicy::new(RetryConfig::default(), false);
         for retry in 1..=40 {
             let wait = policy.backoff(retry);
-            let base = Duration::from_millis(200)
-                .saturating_mul(1 << (retry - 1).min(20))
-                .min(Duration::from_secs(30));
+            let base = Duration::from_millis(200).saturating_mul(1 << (retry - 1).min(20)).min(Duration::from_secs(30));
             assert!(wait >= base / 2 && wait <= base, "retry {retry}: {wait:?}");
         }
     }

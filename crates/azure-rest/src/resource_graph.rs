@@ -16,10 +16,7 @@ const MAX_SUBSCRIPTIONS: usize = 1000;
 /// The parts of a Resource Graph answer paging needs.
 #[derive(Deserialize)]
 struct GraphPage {
-    #[allow(
-        dead_code,
-        reason = "deserialized only to check that `data` is an array"
-    )]
+    #[allow(dead_code, reason = "deserialized only to check that `data` is an array")]
     data: Vec<serde::de::IgnoredAny>,
     #[serde(rename = "$skipToken")]
     skip_token: Option<String>,
@@ -31,11 +28,7 @@ impl AzureClient {
     /// `objectArray` and 1,000 rows per page, repeating the query with each `$skipToken` until there is none.
     /// One [`Fetched`] per page (all with the same URL; the pages differ by body). A repeated `$skipToken` is
     /// [`Error::PagingLoop`]; an answer without a `data` array is [`Error::Malformed`].
-    pub async fn resource_graph_query(
-        &self,
-        subscriptions: &[String],
-        query: &str,
-    ) -> Result<Vec<Fetched>, ListError> {
+    pub async fn resource_graph_query(&self, subscriptions: &[String], query: &str) -> Result<Vec<Fetched>, ListError> {
         let no_pages = |error| ListError::new(Vec::new(), error);
         if subscriptions.is_empty() || subscriptions.len() > MAX_SUBSCRIPTIONS {
             return Err(no_pages(Error::Config {
@@ -45,15 +38,12 @@ impl AzureClient {
                 ),
             }));
         }
-        let url = self
-            .arm_url(RESOURCE_GRAPH_PATH, RESOURCE_GRAPH_API_VERSION)
-            .map_err(no_pages)?;
+        let url = self.arm_url(RESOURCE_GRAPH_PATH, RESOURCE_GRAPH_API_VERSION).map_err(no_pages)?;
         let mut pages: Vec<Fetched> = Vec::new();
         let mut seen_tokens: HashSet<String> = HashSet::new();
         let mut skip_token: Option<String> = None;
         loop {
-            let mut options =
-                serde_json::json!({ "resultFormat": "objectArray", "$top": PAGE_ROWS });
+            let mut options = serde_json::json!({ "resultFormat": "objectArray", "$top": PAGE_ROWS });
             if let Some(token) = &skip_token {
                 options["$skipToken"] = serde_json::Value::String(token.clone());
             }
@@ -65,19 +55,11 @@ impl AzureClient {
             let body = serde_json::to_vec(&body).map_err(|e| {
                 ListError::new(
                     Vec::new(),
-                    Error::Config {
-                        detail: format!("cannot encode the Resource Graph request: {e}"),
-                    },
+                    Error::Config { detail: format!("cannot encode the Resource Graph request: {e}") },
                 )
             })?;
             let page = match self
-                .send(
-                    &self.inner().arm,
-                    Verb::Post,
-                    url.clone(),
-                    RESOURCE_GRAPH_API_VERSION,
-                    Some(body),
-                )
+                .send(&self.inner().arm, Verb::Post, url.clone(), RESOURCE_GRAPH_API_VERSION, Some(body))
                 .await
             {
                 Ok(page) => page,
@@ -99,17 +81,12 @@ impl AzureClient {
                 return Ok(pages);
             };
             if !seen_tokens.insert(next.clone()) {
-                let error = Error::PagingLoop {
-                    url: page_url,
-                    next_link: format!("$skipToken={next}"),
-                };
+                let error = Error::PagingLoop { url: page_url, next_link: format!("$skipToken={next}") };
                 return Err(ListError::new(pages, error));
             }
             if pages.len() >= MAX_PAGES {
-                let error = Error::Malformed {
-                    url: page_url,
-                    detail: format!("more than {MAX_PAGES} pages; paging stopped"),
-                };
+                let error =
+                    Error::Malformed { url: page_url, detail: format!("more than {MAX_PAGES} pages; paging stopped") };
                 return Err(ListError::new(pages, error));
             }
             skip_token = Some(next);

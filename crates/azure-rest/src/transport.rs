@@ -25,15 +25,10 @@ impl LoopbackRedirect {
     pub(crate) fn new(target: SocketAddr) -> Result<Self, Error> {
         if !target.ip().is_loopback() {
             return Err(Error::Config {
-                detail: format!(
-                    "redirect_to_loopback must be a loopback address (127.0.0.0/8 or ::1), not {target}"
-                ),
+                detail: format!("redirect_to_loopback must be a loopback address (127.0.0.0/8 or ::1), not {target}"),
             });
         }
-        Ok(Self {
-            target,
-            inner: azure_core::http::new_http_client(None),
-        })
+        Ok(Self { target, inner: azure_core::http::new_http_client(None) })
     }
 }
 
@@ -57,11 +52,7 @@ impl HttpClient for LoopbackRedirect {
         if rewritten.is_err() {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Other,
-                format!(
-                    "cannot redirect {} to {}",
-                    crate::policies::loggable_url(original),
-                    self.target
-                ),
+                format!("cannot redirect {} to {}", crate::policies::loggable_url(original), self.target),
             ));
         }
         self.inner.execute_request(&redirected).await
@@ -80,10 +71,7 @@ mod tests {
         }
         for refused in ["10.0.0.1:80", "0.0.0.0:80", "[::]:80", "192.168.1.2:443"] {
             let addr: SocketAddr = refused.parse().unwrap_or_else(|e| panic!("{refused}: {e}"));
-            assert!(
-                matches!(LoopbackRedirect::new(addr), Err(Error::Config { .. })),
-                "{refused}"
-            );
+            assert!(matches!(LoopbackRedirect::new(addr), Err(Error::Config { .. })), "{refused}");
         }
     }
 }

@@ -33,41 +33,26 @@ async fn token_is_acquired_once_and_reused_and_requests_keep_their_https_url() {
     let azure = FakeAzure::start(|seen, _| {
         assert_eq!(seen.authorization.as_deref(), Some("Bearer tok-1"));
         // A low read quota only slows the client down (pacing); it must not change the answers.
-        Reply::json(200, r#"{"id":"x"}"#)
-            .with_header("x-ms-ratelimit-remaining-subscription-reads", "18")
+        Reply::json(200, r#"{"id":"x"}"#).with_header("x-ms-ratelimit-remaining-subscription-reads", "18")
     })
     .await;
     let client = azure.client(fast_retry());
     for _ in 0..3 {
-        let fetched = bounded(client.arm_get("/subscriptions/sub-1", "2022-12-01"))
-            .await
-            .unwrap();
-        assert_eq!(
-            fetched.url,
-            "https://management.azure.com/subscriptions/sub-1?api-version=2022-12-01"
-        );
+        let fetched = bounded(client.arm_get("/subscriptions/sub-1", "2022-12-01")).await.unwrap();
+        assert_eq!(fetched.url, "https://management.azure.com/subscriptions/sub-1?api-version=2022-12-01");
         assert_eq!(fetched.method, "GET");
         assert_eq!(fetched.status, 200);
         assert_eq!(fetched.api_version.as_deref(), Some("2022-12-01"));
         assert_eq!(fetched.body, br#"{"id":"x"}"#);
     }
     assert_eq!(azure.token_requests(), 1);
-    assert_eq!(
-        azure.token_scopes(),
-        ["https://management.azure.com/.default"]
-    );
-    assert_eq!(
-        azure.token_paths(),
-        ["login.microsoftonline.com/tenant-1/oauth2/v2.0/token"]
-    );
+    assert_eq!(azure.token_scopes(), ["https://management.azure.com/.default"]);
+    assert_eq!(azure.token_paths(), ["login.microsoftonline.com/tenant-1/oauth2/v2.0/token"]);
     let seen = azure.seen();
     assert_eq!(arm_requests(&seen).len(), 3);
     assert!(seen.iter().all(|s| s.method == "GET"));
     assert_eq!(seen[0].path, "/subscriptions/sub-1");
-    assert_eq!(
-        seen[0].query_param("api-version").as_deref(),
-        Some("2022-12-01")
-    );
+    assert_eq!(seen[0].query_param("api-version").as_deref(), Some("2022-12-01"));
 }
 
 /// Collects everything logged at debug level, to check what the logs may contain.
@@ -102,21 +87,14 @@ async fn debug_logs_name_requests_but_never_tokens_or_secrets() {
     })
     .await;
     let client = azure.client(fast_retry());
-    bounded(client.arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap();
-    bounded(client.kv_get_key("https://myvault.vault.azure.net/", "cmk", None))
-        .await
-        .unwrap();
+    bounded(client.arm_get(ACCOUNTS, STORAGE_API)).await.unwrap();
+    bounded(client.kv_get_key("https://myvault.vault.azure.net/", "cmk", None)).await.unwrap();
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("azure request"), "{text}");
     assert!(text.contains("status=429"), "{text}");
     assert!(text.contains("attempt=2"), "{text}");
     for forbidden in ["tok-1", support::SECRET, "Bearer tok"] {
-        assert!(
-            !text.contains(forbidden),
-            "logs contain {forbidden}:\n{text}"
-        );
+        assert!(!text.contains(forbidden), "logs contain {forbidden}:\n{text}");
     }
 }
 
@@ -130,38 +108,22 @@ async fn another_cloud_uses_its_own_authority_arm_host_and_scope() {
     let mut config = azure.config(fast_retry());
     config.cloud = Cloud::by_name("china").unwrap();
     let client = AzureClient::new(config).unwrap();
-    let fetched = bounded(client.arm_get("/subscriptions", "2022-12-01"))
-        .await
-        .unwrap();
-    assert_eq!(
-        fetched.url,
-        "https://management.chinacloudapi.cn/subscriptions?api-version=2022-12-01"
-    );
-    assert_eq!(
-        azure.token_paths(),
-        ["login.chinacloudapi.cn/tenant-1/oauth2/v2.0/token"]
-    );
-    assert_eq!(
-        azure.token_scopes(),
-        ["https://management.chinacloudapi.cn/.default"]
-    );
+    let fetched = bounded(client.arm_get("/subscriptions", "2022-12-01")).await.unwrap();
+    assert_eq!(fetched.url, "https://management.chinacloudapi.cn/subscriptions?api-version=2022-12-01");
+    assert_eq!(azure.token_paths(), ["login.chinacloudapi.cn/tenant-1/oauth2/v2.0/token"]);
+    assert_eq!(azure.token_scopes(), ["https://management.chinacloudapi.cn/.default"]);
 }
 
 #[tokio::test]
 async fn retry_after_600_is_capped_so_the_retry_happens() {
     let azure = FakeAzure::start(|_, index| match index {
-        0 => Reply::json(
-            429,
-            r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
-        )
-        .with_header("retry-after", "600"),
+        0 => Reply::json(429, r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#)
+            .with_header("retry-after", "600"),
         _ => Reply::json(200, r#"{"value":[]}"#),
     })
     .await;
     let client = azure.client(fast_retry());
-    let fetched = bounded(client.arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap();
+    let fetched = bounded(client.arm_get(ACCOUNTS, STORAGE_API)).await.unwrap();
     assert_eq!(fetched.status, 200);
     assert_eq!(arm_requests(&azure.seen()).len(), 2);
 }
@@ -172,14 +134,8 @@ async fn still_throttled_after_every_retry_is_a_throttled_error() {
         Reply::json(429, r#"{"error":{"code":"TooManyRequests"}}"#).with_header("retry-after", "1")
     })
     .await;
-    let retry = RetryConfig {
-        max_retries: 2,
-        retry_after_cap: Duration::from_millis(20),
-        ..fast_retry()
-    };
-    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let retry = RetryConfig { max_retries: 2, retry_after_cap: Duration::from_millis(20), ..fast_retry() };
+    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(
         error,
         Error::Throttled {
@@ -200,33 +156,20 @@ async fn two_503_then_200_succeeds() {
         _ => Reply::json(200, r#"{"value":[]}"#),
     })
     .await;
-    let fetched = bounded(azure.client(fast_retry()).arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap();
+    let fetched = bounded(azure.client(fast_retry()).arm_get(ACCOUNTS, STORAGE_API)).await.unwrap();
     assert_eq!(fetched.body, br#"{"value":[]}"#);
     assert_eq!(arm_requests(&azure.seen()).len(), 3);
 }
 
 #[tokio::test]
 async fn persistent_500_gives_up_after_max_retries_with_the_azure_error() {
-    let azure = FakeAzure::start(|_, _| {
-        Reply::json(
-            500,
-            r#"{"error":{"code":"InternalServerError","message":"oops"}}"#,
-        )
-    })
-    .await;
-    let error = bounded(azure.client(fast_retry()).arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let azure =
+        FakeAzure::start(|_, _| Reply::json(500, r#"{"error":{"code":"InternalServerError","message":"oops"}}"#)).await;
+    let error = bounded(azure.client(fast_retry()).arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(error.http_status(), Some(500));
     assert_eq!(error.error_code(), Some("InternalServerError"));
     assert_eq!(error.coverage_status(), "error");
-    assert_eq!(
-        arm_requests(&azure.seen()).len(),
-        4,
-        "1 try + max_retries (3)"
-    );
+    assert_eq!(arm_requests(&azure.seen()).len(), 4, "1 try + max_retries (3)");
 }
 
 #[tokio::test]
@@ -238,16 +181,11 @@ async fn a_route_that_never_answers_times_out() {
         total_deadline: Duration::from_secs(2),
         ..fast_retry()
     };
-    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     match &error {
         Error::Timeout { url, after } => {
             assert!(url.starts_with("https://management.azure.com/subscriptions/sub-1/"));
-            assert!(
-                *after == Duration::from_millis(200) || *after == Duration::from_secs(2),
-                "{after:?}"
-            );
+            assert!(*after == Duration::from_millis(200) || *after == Duration::from_secs(2), "{after:?}");
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
@@ -264,13 +202,8 @@ async fn the_total_deadline_bounds_a_slow_try() {
         total_deadline: Duration::from_millis(300),
         ..fast_retry()
     };
-    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, Error::Timeout { after, .. } if after == Duration::from_millis(300)),
-        "{error:?}"
-    );
+    let error = bounded(azure.client(retry).arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
+    assert!(matches!(error, Error::Timeout { after, .. } if after == Duration::from_millis(300)), "{error:?}");
     assert_eq!(arm_requests(&azure.seen()).len(), 1);
 }
 
@@ -288,9 +221,7 @@ async fn forbidden_is_denied_with_the_azure_code_and_not_retried() {
     })
     .await;
     let client = azure.client(fast_retry());
-    let error = bounded(client.arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let error = bounded(client.arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(
         error,
         Error::Http {
@@ -302,9 +233,7 @@ async fn forbidden_is_denied_with_the_azure_code_and_not_retried() {
     );
     assert_eq!(error.coverage_status(), "denied");
     assert!(error.to_string().contains("AuthorizationFailed"));
-    let missing = bounded(client.arm_get("/subscriptions/sub-1/missing", "2022-12-01"))
-        .await
-        .unwrap_err();
+    let missing = bounded(client.arm_get("/subscriptions/sub-1/missing", "2022-12-01")).await.unwrap_err();
     assert_eq!(missing.coverage_status(), "not_found");
     assert_eq!(missing.error_code(), Some("ResourceNotFound"));
     assert_eq!(arm_requests(&azure.seen()).len(), 2);
@@ -315,16 +244,9 @@ async fn three_pages_with_a_broken_api_version_in_the_next_link() {
     let pages: Vec<Vec<u8>> = vec![
         ok_page(
             r#"{"id":"a1"}"#,
-            Some(&format!(
-                "https://management.azure.com{ACCOUNTS}?api-version=2025-06-01)&%24skipToken=p2%3D%3D"
-            )),
+            Some(&format!("https://management.azure.com{ACCOUNTS}?api-version=2025-06-01)&%24skipToken=p2%3D%3D")),
         ),
-        ok_page(
-            r#"{"id":"a2"}"#,
-            Some(&format!(
-                "https://management.azure.com{ACCOUNTS}?$skipToken=p3"
-            )),
-        ),
+        ok_page(r#"{"id":"a2"}"#, Some(&format!("https://management.azure.com{ACCOUNTS}?$skipToken=p3"))),
         ok_page(r#"{"id":"a3"}"#, None),
     ];
     let served = pages.clone();
@@ -340,9 +262,7 @@ async fn three_pages_with_a_broken_api_version_in_the_next_link() {
         }
     })
     .await;
-    let fetched = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap();
+    let fetched = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API)).await.unwrap();
     assert_eq!(fetched.len(), 3);
     for (page, body) in fetched.iter().zip(&pages) {
         assert_eq!(&page.body, body);
@@ -351,26 +271,20 @@ async fn three_pages_with_a_broken_api_version_in_the_next_link() {
     }
     assert_eq!(
         fetched[1].url,
-        format!(
-            "https://management.azure.com{ACCOUNTS}?%24skipToken=p2%3D%3D&api-version={STORAGE_API}"
-        )
+        format!("https://management.azure.com{ACCOUNTS}?%24skipToken=p2%3D%3D&api-version={STORAGE_API}")
     );
     assert_eq!(azure.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn a_next_link_loop_stops_with_the_pages_so_far() {
-    let link = format!(
-        "https://management.azure.com{ACCOUNTS}?$skipToken=again&api-version={STORAGE_API}"
-    );
+    let link = format!("https://management.azure.com{ACCOUNTS}?$skipToken=again&api-version={STORAGE_API}");
     let azure = FakeAzure::start(move |_, index| match index {
         0 => Reply::json(200, ok_page(r#"{"id":"a1"}"#, Some(&link))),
         _ => Reply::json(200, ok_page(r#"{"id":"a2"}"#, Some(&link))),
     })
     .await;
-    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(error.pages_so_far.len(), 2);
     assert!(
         matches!(&error.error, Error::PagingLoop { next_link, .. } if next_link.contains("again")),
@@ -385,19 +299,12 @@ async fn a_malformed_page_keeps_the_pages_before_it() {
     let azure = FakeAzure::start(|seen, _| match seen.query_param("$skipToken") {
         None => Reply::json(
             200,
-            ok_page(
-                r#"{"id":"a1"}"#,
-                Some(&format!(
-                    "https://management.azure.com{ACCOUNTS}?$skipToken=2"
-                )),
-            ),
+            ok_page(r#"{"id":"a1"}"#, Some(&format!("https://management.azure.com{ACCOUNTS}?$skipToken=2"))),
         ),
         Some(_) => Reply::json(200, r#"{"value":[{"id":"a2"},"#),
     })
     .await;
-    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(error.pages_so_far.len(), 1);
     match &error.error {
         Error::Malformed { url, .. } => assert!(url.contains("skipToken=2"), "{url}"),
@@ -408,22 +315,12 @@ async fn a_malformed_page_keeps_the_pages_before_it() {
 
 #[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
-    let azure = FakeAzure::start(|_, _| {
-        Reply::json(
-            200,
-            ok_page("", Some("https://collector.example/steal?api-version=1")),
-        )
-    })
-    .await;
-    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let azure =
+        FakeAzure::start(|_, _| Reply::json(200, ok_page("", Some("https://collector.example/steal?api-version=1"))))
+            .await;
+    let error = bounded(azure.client(fast_retry()).arm_list(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     assert_eq!(error.pages_so_far.len(), 1);
-    assert!(
-        matches!(error.error, Error::Malformed { .. }),
-        "{:?}",
-        error.error
-    );
+    assert!(matches!(error.error, Error::Malformed { .. }), "{:?}", error.error);
     assert!(azure.seen().iter().all(|s| s.host == ARM_HOST));
 }
 
@@ -431,20 +328,12 @@ async fn a_next_link_to_another_host_is_not_followed() {
 async fn an_absolute_url_off_the_arm_host_is_refused_before_sending() {
     let azure = FakeAzure::start(|_, _| Reply::json(200, "{}")).await;
     let client = azure.client(fast_retry());
-    let error = bounded(client.arm_get("https://collector.example/subscriptions", "2022-12-01"))
-        .await
-        .unwrap_err();
+    let error = bounded(client.arm_get("https://collector.example/subscriptions", "2022-12-01")).await.unwrap_err();
     assert!(matches!(error, Error::Config { .. }), "{error:?}");
-    let ok = bounded(client.arm_get(
-        "https://management.azure.com/subscriptions?api-version=broken",
-        "2022-12-01",
-    ))
-    .await
-    .unwrap();
-    assert_eq!(
-        ok.url,
-        "https://management.azure.com/subscriptions?api-version=2022-12-01"
-    );
+    let ok = bounded(client.arm_get("https://management.azure.com/subscriptions?api-version=broken", "2022-12-01"))
+        .await
+        .unwrap();
+    assert_eq!(ok.url, "https://management.azure.com/subscriptions?api-version=2022-12-01");
     assert_eq!(azure.seen().len(), 1);
 }
 
@@ -458,9 +347,7 @@ async fn a_wrong_secret_is_a_credential_error_without_the_secret() {
         secret: "wrong-secret-value".into(),
     };
     let client = AzureClient::new(config).unwrap();
-    let error = bounded(client.arm_get(ACCOUNTS, STORAGE_API))
-        .await
-        .unwrap_err();
+    let error = bounded(client.arm_get(ACCOUNTS, STORAGE_API)).await.unwrap_err();
     match &error {
         Error::Credential { detail } => {
             assert!(detail.contains("AADSTS7000215"), "{detail}");
@@ -510,10 +397,7 @@ async fn resource_graph_queries_follow_the_skip_token() {
     let azure = FakeAzure::start(move |seen, _| {
         assert_eq!(seen.method, "POST");
         assert_eq!(seen.path, "/providers/Microsoft.ResourceGraph/resources");
-        assert_eq!(
-            seen.query_param("api-version").as_deref(),
-            Some("2024-04-01")
-        );
+        assert_eq!(seen.query_param("api-version").as_deref(), Some("2024-04-01"));
         let request: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
         assert_eq!(request["subscriptions"], serde_json::json!(["sub-1"]));
         assert_eq!(request["options"]["resultFormat"], "objectArray");
@@ -524,12 +408,13 @@ async fn resource_graph_queries_follow_the_skip_token() {
         }
     })
     .await;
-    let pages = bounded(azure.client(fast_retry()).resource_graph_query(
-        &["sub-1".to_owned()],
-        "resources | where type =~ 'microsoft.storage/storageaccounts'",
-    ))
-    .await
-    .unwrap();
+    let pages =
+        bounded(azure.client(fast_retry()).resource_graph_query(
+            &["sub-1".to_owned()],
+            "resources | where type =~ 'microsoft.storage/storageaccounts'",
+        ))
+        .await
+        .unwrap();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].method, "POST");
     assert_eq!(pages[1].body, page2.as_bytes());
@@ -579,35 +464,21 @@ async fn get_key_goes_through_the_key_vault_challenge() {
     })
     .await;
     let client = azure.client(fast_retry());
-    let key = bounded(client.kv_get_key("https://myvault.vault.azure.net/", "cmk", None))
-        .await
-        .unwrap();
+    let key = bounded(client.kv_get_key("https://myvault.vault.azure.net/", "cmk", None)).await.unwrap();
     assert_eq!(key.body, KEY_BUNDLE.as_bytes());
     assert_eq!(key.sha256, sha256_hex(KEY_BUNDLE.as_bytes()));
-    assert_eq!(
-        key.url,
-        "https://myvault.vault.azure.net/keys/cmk/?api-version=2025-07-01"
-    );
+    assert_eq!(key.url, "https://myvault.vault.azure.net/keys/cmk/?api-version=2025-07-01");
     assert_eq!(key.api_version.as_deref(), Some("2025-07-01"));
     let seen = azure.seen();
     assert_eq!(seen.len(), 2, "challenge then authorized retry");
     assert_eq!(seen[0].authorization, None);
     assert_eq!(seen[1].authorization.as_deref(), Some("Bearer tok-1"));
-    assert_eq!(
-        seen[1].query_param("api-version").as_deref(),
-        Some("2025-07-01")
-    );
+    assert_eq!(seen[1].query_param("api-version").as_deref(), Some("2025-07-01"));
     assert_eq!(azure.token_scopes(), ["https://vault.azure.net/.default"]);
 
     // The challenge and the token are reused for the same vault.
-    let policy = bounded(client.kv_get_rotation_policy("https://myvault.vault.azure.net", "cmk"))
-        .await
-        .unwrap();
-    assert!(
-        policy
-            .url
-            .ends_with("/keys/cmk/rotationpolicy?api-version=2025-07-01")
-    );
+    let policy = bounded(client.kv_get_rotation_policy("https://myvault.vault.azure.net", "cmk")).await.unwrap();
+    assert!(policy.url.ends_with("/keys/cmk/rotationpolicy?api-version=2025-07-01"));
     assert_eq!(azure.seen().len(), 3);
     assert_eq!(azure.token_requests(), 1);
 
@@ -621,7 +492,8 @@ async fn get_key_goes_through_the_key_vault_challenge() {
     assert_eq!(
         missing,
         Error::Http {
-            url: "https://myvault.vault.azure.net/keys/gone/0123456789abcdef0123456789abcdef?api-version=2025-07-01".into(),
+            url: "https://myvault.vault.azure.net/keys/gone/0123456789abcdef0123456789abcdef?api-version=2025-07-01"
+                .into(),
             status: 404,
             code: Some("KeyNotFound".into()),
             message: Some("no".into()),
@@ -641,13 +513,9 @@ async fn key_vault_forbidden_is_denied() {
         })
     })
     .await;
-    let error = bounded(azure.client(fast_retry()).kv_get_key(
-        "https://myvault.vault.azure.net/",
-        "cmk",
-        None,
-    ))
-    .await
-    .unwrap_err();
+    let error = bounded(azure.client(fast_retry()).kv_get_key("https://myvault.vault.azure.net/", "cmk", None))
+        .await
+        .unwrap_err();
     assert_eq!(error.http_status(), Some(403));
     assert_eq!(error.error_code(), Some("Forbidden"));
     assert_eq!(error.coverage_status(), "denied");
@@ -660,10 +528,7 @@ async fn key_versions_are_paged_with_next_link() {
     let azure = FakeAzure::start(move |seen, _| {
         vault(seen, |seen| {
             assert_eq!(seen.path, "/keys/cmk/versions");
-            assert_eq!(
-                seen.query_param("api-version").as_deref(),
-                Some("2025-07-01")
-            );
+            assert_eq!(seen.query_param("api-version").as_deref(), Some("2025-07-01"));
             match seen.query_param("$skiptoken").as_deref() {
                 None => Reply::json(200, page1),
                 Some("eyJOZXh0IjoyfQ==") => Reply::json(200, page2),
@@ -672,21 +537,14 @@ async fn key_versions_are_paged_with_next_link() {
         })
     })
     .await;
-    let pages = bounded(
-        azure
-            .client(fast_retry())
-            .kv_list_key_versions("https://myvault.vault.azure.net/", "cmk"),
-    )
-    .await
-    .unwrap();
+    let pages = bounded(azure.client(fast_retry()).kv_list_key_versions("https://myvault.vault.azure.net/", "cmk"))
+        .await
+        .unwrap();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].body, page1.as_bytes());
     assert_eq!(pages[1].body, page2.as_bytes());
     assert_eq!(pages[1].sha256, sha256_hex(page2.as_bytes()));
-    assert_eq!(
-        pages[0].url,
-        "https://myvault.vault.azure.net/keys/cmk/versions?api-version=2025-07-01"
-    );
+    assert_eq!(pages[0].url, "https://myvault.vault.azure.net/keys/cmk/versions?api-version=2025-07-01");
     assert!(pages[1].url.contains("skiptoken"), "{}", pages[1].url);
     assert_eq!(azure.seen().len(), 3, "one challenge, two pages");
 }
@@ -695,19 +553,11 @@ async fn key_versions_are_paged_with_next_link() {
 async fn a_key_version_loop_stops_with_the_pages_so_far() {
     let page = r#"{"value":[],"nextLink":"https://myvault.vault.azure.net/keys/cmk/versions?$skiptoken=same"}"#;
     let azure = FakeAzure::start(move |seen, _| vault(seen, |_| Reply::json(200, page))).await;
-    let error = bounded(
-        azure
-            .client(fast_retry())
-            .kv_list_key_versions("https://myvault.vault.azure.net/", "cmk"),
-    )
-    .await
-    .unwrap_err();
+    let error = bounded(azure.client(fast_retry()).kv_list_key_versions("https://myvault.vault.azure.net/", "cmk"))
+        .await
+        .unwrap_err();
     assert_eq!(error.pages_so_far.len(), 2);
-    assert!(
-        matches!(error.error, Error::PagingLoop { .. }),
-        "{:?}",
-        error.error
-    );
+    assert!(matches!(error.error, Error::PagingLoop { .. }), "{:?}", error.error);
 }
 
 #[tokio::test]
@@ -716,35 +566,20 @@ async fn managed_hsm_role_assignments_use_the_hsm_audience() {
     let azure = FakeAzure::start(move |seen, _| {
         assert_eq!(seen.host, HSM_HOST);
         assert_eq!(seen.authorization.as_deref(), Some("Bearer tok-1"));
-        assert_eq!(
-            seen.path,
-            "/keys/cmk/providers/Microsoft.Authorization/roleAssignments"
-        );
+        assert_eq!(seen.path, "/keys/cmk/providers/Microsoft.Authorization/roleAssignments");
         assert_eq!(seen.query_param("api-version").as_deref(), Some("7.6"));
         Reply::json(200, page)
     })
     .await;
     let client = azure.client(fast_retry());
-    let pages = bounded(
-        client.hsm_list_role_assignments("https://myhsm.managedhsm.azure.net/", "/keys/cmk"),
-    )
-    .await
-    .unwrap();
+    let pages =
+        bounded(client.hsm_list_role_assignments("https://myhsm.managedhsm.azure.net/", "/keys/cmk")).await.unwrap();
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0].body, page.as_bytes());
-    assert_eq!(
-        azure.token_scopes(),
-        ["https://managedhsm.azure.net/.default"]
-    );
+    assert_eq!(azure.token_scopes(), ["https://managedhsm.azure.net/.default"]);
 
-    let refused = bounded(client.hsm_list_role_assignments("https://collector.example/", "/"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(refused.error, Error::Config { .. }),
-        "{:?}",
-        refused.error
-    );
+    let refused = bounded(client.hsm_list_role_assignments("https://collector.example/", "/")).await.unwrap_err();
+    assert!(matches!(refused.error, Error::Config { .. }), "{:?}", refused.error);
     assert_eq!(azure.seen().len(), 1);
 }
 

@@ -3,8 +3,8 @@
 //! temporary directory beside its target, fsynced, and renamed into place; an existing package is never
 //! overwritten. Files are hashed while they are written.
 
-mod parquet_writer;
 mod package;
+mod parquet_writer;
 
 pub use package::{PackageWriter, WrittenFile, WrittenPackage};
 pub use parquet_writer::{HashingWriter, write_table};

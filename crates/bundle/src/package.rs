@@ -83,7 +83,11 @@ impl PackageWriter {
         let path = self.staging.join(&rel);
         let file = File::create(&path).map_err(io_err("creating", &path))?;
         let (buffered, sha256, bytes) = write_table(rows, BufWriter::new(file), &path)?;
-        let file = buffered.into_inner().map_err(|e| Error::Io { action: "writing", path: path.clone(), source: e.into_error() })?;
+        let file = buffered.into_inner().map_err(|e| Error::Io {
+            action: "writing",
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
         file.sync_all().map_err(io_err("syncing", &path))?;
         self.files.push(WrittenFile {
             path: rel,
@@ -155,8 +159,20 @@ mod tests {
     fn tables() -> Tables {
         let ctx = SnapshotContext { tenant_id: "t1".into(), taken_at: Timestamp::from_micros(1_700_000_000_000_000) };
         let mut t = Tables::default();
-        t.coverage.push(ctx.coverage(CoverageStatus::Denied, "Microsoft.Storage/storageAccounts", Some("S2"), None, "403"));
-        t.coverage.push(ctx.coverage(CoverageStatus::Error, "Microsoft.Storage/storageAccounts", Some("s1"), None, "500"));
+        t.coverage.push(ctx.coverage(
+            CoverageStatus::Denied,
+            "Microsoft.Storage/storageAccounts",
+            Some("S2"),
+            None,
+            "403",
+        ));
+        t.coverage.push(ctx.coverage(
+            CoverageStatus::Error,
+            "Microsoft.Storage/storageAccounts",
+            Some("s1"),
+            None,
+            "500",
+        ));
         t.sort_and_dedup();
         t
     }

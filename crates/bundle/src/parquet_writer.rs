@@ -73,7 +73,8 @@ pub fn write_table<T: Table, W: Write + Send>(
     let mut writer =
         ArrowWriter::try_new(HashingWriter::new(out), T::schema(), Some(writer_properties())).map_err(parquet_err)?;
     for chunk in rows.chunks(BATCH_ROWS) {
-        let batch = T::to_batch(chunk).map_err(|source| Error::Evidence(evidence::Error::Arrow { table: T::NAME, source }))?;
+        let batch =
+            T::to_batch(chunk).map_err(|source| Error::Evidence(evidence::Error::Arrow { table: T::NAME, source }))?;
         writer.write(&batch).map_err(parquet_err)?;
     }
     let hashing = writer.into_inner().map_err(parquet_err)?;

@@ -22,13 +22,13 @@ fn load_scenario(name_or_path: &str) -> Result<Scenario> {
 }
 
 /// Client settings that reach the simulator at `addr` with the scenario's service principal.
-pub(crate) fn simulator_client_config(scenario: &Scenario, addr: SocketAddr) -> ClientConfig {
+pub(crate) fn simulator_client_config(scenario: &Scenario, addr: SocketAddr, retry: RetryConfig) -> ClientConfig {
     let (client_id, secret) = scenario.client_credentials();
     ClientConfig {
         tenant_id: scenario.tenant_id().to_string(),
         cloud: Cloud::public(),
         credential: CredentialSpec::ClientSecret { tenant_id: scenario.tenant_id().to_string(), client_id, secret },
-        retry: RetryConfig::default(),
+        retry,
         redirect_to_loopback: Some(addr),
     }
 }
@@ -38,12 +38,21 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
     let taken_at = Timestamp::from_datetime(scenario.clock());
     let ctx = SnapshotContext { tenant_id: scenario.tenant_id().to_ascii_lowercase(), taken_at };
     let sim = azure_sim::start(scenario.clone(), SimOptions::default()).await.context("starting the simulator")?;
-    let client = AzureClient::new(simulator_client_config(&scenario, sim.addr())).context("building the Azure client")?;
+    let client = AzureClient::new(simulator_client_config(&scenario, sim.addr(), args.retry.config(Some(2))))
+        .context("building the Azure client")?;
     let result = run::collect_tenant(&client, &ctx, &[], &args.out).await;
     let stats = sim.stats();
     sim.shutdown().await;
     let run = result?;
-    summary::print_run(&run, args.output == OutputFormat::Json)?;
+    let sim_stats = serde_json::json!({
+        "requests": stats.requests,
+        "token_requests": stats.token_requests,
+        "unauthenticated_401": stats.unauthenticated_401,
+        "throttled_429": stats.throttled_429,
+        "faults_injected": stats.faults_injected,
+        "by_route": stats.by_route,
+    });
+    summary::print_run(&run, args.output == OutputFormat::Json, Some(("simulator", sim_stats)))?;
     if args.output == OutputFormat::Text {
         println!(
             "\nSimulator: {} requests ({} token, {} answered 401 for challenge or auth, {} faults injected, {} throttled).",
@@ -62,9 +71,17 @@ pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {
     let sim = azure_sim::start(scenario.clone(), options).await.context("starting the simulator")?;
     // The scenario's service principal is simulator-only test data, so printing its secret leaks nothing.
     let (client_id, secret) = scenario.client_credentials();
-    println!("Azure simulator listening on {} (scenario {:?}, tenant {}).", sim.addr(), args.scenario, scenario.tenant_id());
+    println!(
+        "Azure simulator listening on {} (scenario {:?}, tenant {}).",
+        sim.addr(),
+        args.scenario,
+        scenario.tenant_id()
+    );
     println!("Collect from it in another shell:\n");
-    println!("  export AZURE_TENANT_ID={} AZURE_CLIENT_ID={client_id} AZURE_CLIENT_SECRET={secret}", scenario.tenant_id());
+    println!(
+        "  export AZURE_TENANT_ID={} AZURE_CLIENT_ID={client_id} AZURE_CLIENT_SECRET={secret}",
+        scenario.tenant_id()
+    );
     println!(
         "  cmk-evidence collect --credential client-secret --simulator {} --snapshot-time {} --out out\n",
         sim.addr(),
@@ -74,6 +91,9 @@ pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     let stats = sim.stats();
     sim.shutdown().await;
-    println!("Served {} requests ({} throttled, {} faults).", stats.requests, stats.throttled_429, stats.faults_injected);
+    println!(
+        "Served {} requests ({} throttled, {} faults).",
+        stats.requests, stats.throttled_429, stats.faults_injected
+    );
     Ok(exit::OK)
 }

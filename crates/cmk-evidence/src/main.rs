@@ -74,6 +74,31 @@ enum CredentialKind {
     ManagedIdentity,
 }
 
+/// Retry bounds shared by `collect` and `demo`.
+#[derive(Debug, Clone, Args)]
+struct RetryArgs {
+    /// Longest `Retry-After` honoured, in seconds (Azure may ask for more; waiting longer stalls the run).
+    #[arg(long, value_name = "SECONDS")]
+    max_retry_after: Option<u64>,
+    /// Time limit of one try of one request, in seconds; a try that takes longer is abandoned and retried.
+    #[arg(long, value_name = "SECONDS")]
+    per_try_timeout: Option<u64>,
+}
+
+impl RetryArgs {
+    /// The retry configuration: azure-rest's defaults, with `default_cap` unless `--max-retry-after` is given.
+    fn config(&self, default_cap: Option<u64>) -> azure_rest::RetryConfig {
+        let mut retry = azure_rest::RetryConfig::default();
+        if let Some(cap) = self.max_retry_after.or(default_cap) {
+            retry.retry_after_cap = std::time::Duration::from_secs(cap);
+        }
+        if let Some(t) = self.per_try_timeout {
+            retry.per_try_timeout = std::time::Duration::from_secs(t.max(1));
+        }
+        retry
+    }
+}
+
 #[derive(Debug, Args)]
 struct CollectArgs {
     /// Entra tenant id to collect.
@@ -100,6 +125,8 @@ struct CollectArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    #[command(flatten)]
+    retry: RetryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +140,9 @@ struct DemoArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    /// Retry bounds (the demo caps Retry-After at 2 s unless told otherwise: the simulator is local).
+    #[command(flatten)]
+    retry: RetryArgs,
 }
 
 #[derive(Debug, Args)]

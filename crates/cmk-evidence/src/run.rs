@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
-use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec, RetryConfig};
+use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec};
 use collect_vault::collect::KeyDemand;
 use evidence::vocab::{CoverageStatus, key_source};
 use evidence::{KeyReference, SnapshotContext, Tables, Timestamp, resource_types};
@@ -50,8 +50,9 @@ fn credential_spec(kind: CredentialKind, tenant: &str) -> Result<CredentialSpec>
         CredentialKind::ClientSecret => CredentialSpec::ClientSecret {
             tenant_id: tenant.to_string(),
             client_id: env("AZURE_CLIENT_ID").context("--credential client-secret needs AZURE_CLIENT_ID")?,
-            secret: env("AZURE_CLIENT_SECRET")
-                .context("--credential client-secret needs AZURE_CLIENT_SECRET in the environment (never on the command line)")?,
+            secret: env("AZURE_CLIENT_SECRET").context(
+                "--credential client-secret needs AZURE_CLIENT_SECRET in the environment (never on the command line)",
+            )?,
         },
         CredentialKind::WorkloadIdentity => CredentialSpec::WorkloadIdentity {
             tenant_id: Some(tenant.to_string()),
@@ -65,20 +66,22 @@ fn credential_spec(kind: CredentialKind, tenant: &str) -> Result<CredentialSpec>
 pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
     let cloud = Cloud::by_name(&args.cloud).with_context(|| format!("--cloud {}", args.cloud))?;
     let taken_at = match &args.snapshot_time {
-        Some(text) => Timestamp::parse(text).with_context(|| format!("--snapshot-time {text:?} is not an RFC 3339 time"))?,
+        Some(text) => {
+            Timestamp::parse(text).with_context(|| format!("--snapshot-time {text:?} is not an RFC 3339 time"))?
+        }
         None => Timestamp::from_datetime(time::OffsetDateTime::now_utc()),
     };
     let config = ClientConfig {
         tenant_id: args.tenant.clone(),
         cloud,
         credential: credential_spec(args.credential, &args.tenant)?,
-        retry: RetryConfig::default(),
+        retry: args.retry.config(None),
         redirect_to_loopback: args.simulator,
     };
     let client = AzureClient::new(config).context("building the Azure client")?;
     let ctx = SnapshotContext { tenant_id: args.tenant.to_ascii_lowercase(), taken_at };
     let run = collect_tenant(&client, &ctx, &args.subscriptions, &args.out).await?;
-    summary::print_run(&run, args.output == OutputFormat::Json)?;
+    summary::print_run(&run, args.output == OutputFormat::Json, None)?;
     Ok(if run.failure_count() > 0 { exit::GAPS } else { exit::OK })
 }
 
@@ -93,7 +96,11 @@ fn progress(len: u64, what: &'static str) -> ProgressBar {
 
 /// Lists the enabled subscriptions the credential can see in the tenant. A failure here is fatal: nothing
 /// else could be collected either.
-async fn discover_subscriptions(client: &AzureClient, ctx: &SnapshotContext, tables: &mut Tables) -> Result<Vec<String>> {
+async fn discover_subscriptions(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    tables: &mut Tables,
+) -> Result<Vec<String>> {
     let pages = client
         .arm_list("/subscriptions", SUBSCRIPTIONS_API_VERSION)
         .await
@@ -113,7 +120,10 @@ async fn discover_subscriptions(client: &AzureClient, ctx: &SnapshotContext, tab
         for item in value.get("value").and_then(|v| v.as_array()).into_iter().flatten() {
             let Some(id) = item.get("subscriptionId").and_then(|v| v.as_str()) else { continue };
             let state = item.get("state").and_then(|v| v.as_str()).unwrap_or("Enabled");
-            if state.eq_ignore_ascii_case("Enabled") || state.eq_ignore_ascii_case("PastDue") || state.eq_ignore_ascii_case("Warned") {
+            if state.eq_ignore_ascii_case("Enabled")
+                || state.eq_ignore_ascii_case("PastDue")
+                || state.eq_ignore_ascii_case("Warned")
+            {
                 subscriptions.push(id.to_ascii_lowercase());
             } else {
                 tables.coverage.push(ctx.coverage(

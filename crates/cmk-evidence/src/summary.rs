@@ -24,16 +24,20 @@ fn vault_name(c: &CmkChainRow) -> Option<String> {
 }
 
 /// Prints the result of one tenant's run.
-pub(crate) fn print_run(run: &TenantRun, json: bool) -> Result<()> {
+/// `extra` is merged into the JSON document (the demo adds the simulator's request counts).
+pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_json::Value)>) -> Result<()> {
     let t = &run.tables;
     if json {
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "package": run.package_dir,
             "files": run.files,
             "cmk_chain": t.cmk_chain,
             "coverage": t.coverage,
             "collection_failures": run.failure_count(),
         });
+        if let (Some((key, value)), Some(map)) = (extra, doc.as_object_mut()) {
+            map.insert(key.to_string(), value);
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
@@ -83,10 +87,13 @@ pub(crate) fn print_run(run: &TenantRun, json: bool) -> Result<()> {
         for c in &t.coverage {
             let target = c.resource_id.as_deref().or(c.subscription_id.as_deref()).unwrap_or("-");
             println!("  {:<13} {:<40} {}", c.status, short(Some(&c.resource_type), 40), target);
-            println!("                {}", c.reason);
+            // The full reason (Azure's whole message) is in the coverage table; its first line is enough here.
+            println!("                {}", c.reason.lines().next().unwrap_or_default());
         }
     }
-    println!("\nROLE = identity holds a crypto role or access policy on the key; ? = could not be established (see CHAIN).");
+    println!(
+        "\nROLE = identity holds a crypto role or access policy on the key; ? = could not be established (see CHAIN)."
+    );
     Ok(())
 }
 
@@ -94,14 +101,22 @@ pub(crate) fn print_run(run: &TenantRun, json: bool) -> Result<()> {
 pub(crate) fn print_schema(markdown: bool) {
     for (name, version, description, schema) in evidence::all_schemas() {
         if markdown {
-            println!("### `{name}` (schema v{version})\n\n{description}\n\n| column | type | nullable | meaning |\n|---|---|---|---|");
+            println!(
+                "### `{name}` (schema v{version})\n\n{description}\n\n| column | type | nullable | meaning |\n|---|---|---|---|"
+            );
         } else {
             println!("{name} (schema v{version}): {description}");
         }
         for field in schema.fields() {
             let doc = field.metadata().get("description").map(String::as_str).unwrap_or("");
             if markdown {
-                println!("| `{}` | {} | {} | {} |", field.name(), field.data_type(), if field.is_nullable() { "yes" } else { "no" }, doc);
+                println!(
+                    "| `{}` | {} | {} | {} |",
+                    field.name(),
+                    field.data_type(),
+                    if field.is_nullable() { "yes" } else { "no" },
+                    doc
+                );
             } else {
                 println!("  {:<34} {:<28} {}", field.name(), field.data_type().to_string(), doc);
             }

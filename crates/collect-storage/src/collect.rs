@@ -28,8 +28,11 @@ pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, s
             pages.len()
         );
         tables.coverage.push(
-            ctx.coverage(status, resource_types::STORAGE_ACCOUNT, Some(subscription_id), None, reason)
-                .with_http(error.http_status(), error.error_code(), Some(&path)),
+            ctx.coverage(status, resource_types::STORAGE_ACCOUNT, Some(subscription_id), None, reason).with_http(
+                error.http_status(),
+                error.error_code(),
+                Some(&path),
+            ),
         );
     }
     tables

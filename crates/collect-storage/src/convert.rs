@@ -2,14 +2,9 @@
 //! encryption binding (key source, key reference, version in use, identity) and the key reference the vault
 //! phase must resolve. No I/O; absent JSON stays null.
 
-use evidence::ids::{
-    normalize_resource_id, normalize_vault_uri, resource_group_of, resource_name_of,
-    subscription_of,
-};
+use evidence::ids::{normalize_resource_id, normalize_vault_uri, resource_group_of, resource_name_of, subscription_of};
 use evidence::vocab::{identity_type, key_source};
-use evidence::{
-    CmkBinding, KeyReference, SnapshotContext, StorageAccountRow, Timestamp, resource_types,
-};
+use evidence::{CmkBinding, KeyReference, SnapshotContext, StorageAccountRow, Timestamp, resource_types};
 use serde::Deserialize;
 
 use crate::ConvertError;
@@ -44,15 +39,10 @@ pub fn storage_account(
     raw_sha256: &str,
 ) -> Result<StorageEvidence, ConvertError> {
     let label = resource_label(item);
-    let account = wire::StorageAccount::deserialize(item).map_err(|e| ConvertError::Shape {
-        resource: label.clone(),
-        reason: e.to_string(),
-    })?;
+    let account = wire::StorageAccount::deserialize(item)
+        .map_err(|e| ConvertError::Shape { resource: label.clone(), reason: e.to_string() })?;
     let original_id = non_empty(account.id.as_deref())
-        .ok_or(ConvertError::MissingField {
-            resource: label,
-            field: "id",
-        })?
+        .ok_or(ConvertError::MissingField { resource: label, field: "id" })?
         .to_string();
     let subscription_id = subscription_of(&original_id).ok_or_else(|| ConvertError::InvalidId {
         resource: original_id.clone(),
@@ -62,20 +52,9 @@ pub fn storage_account(
     let name = non_empty(account.name.as_deref())
         .map(str::to_string)
         .or_else(|| resource_name_of(&original_id))
-        .ok_or_else(|| ConvertError::MissingField {
-            resource: original_id.clone(),
-            field: "name",
-        })?;
+        .ok_or_else(|| ConvertError::MissingField { resource: original_id.clone(), field: "name" })?;
 
-    let wire::StorageAccount {
-        location,
-        kind,
-        sku,
-        identity,
-        properties,
-        flattened_properties,
-        ..
-    } = account;
+    let wire::StorageAccount { location, kind, sku, identity, properties, flattened_properties, .. } = account;
     let properties = properties.unwrap_or(flattened_properties);
     let identity = identity.unwrap_or_default();
     let encryption = properties.encryption.unwrap_or_default();
@@ -92,13 +71,10 @@ pub fn storage_account(
     let vault_uri_raw = non_empty(vault_props.key_vault_uri.as_deref()).filter(|_| is_cmk);
     let key_name = non_empty(vault_props.key_name.as_deref()).filter(|_| is_cmk);
     let configured_key_version = non_empty(vault_props.key_version.as_deref()).filter(|_| is_cmk);
-    let in_use_key_id = non_empty(vault_props.current_versioned_key_identifier.as_deref())
-        .filter(|_| is_cmk)
-        .map(str::to_string);
-    let in_use_key_version = in_use_key_id
-        .as_deref()
-        .and_then(|id| KeyReference::parse_key_id(id).ok())
-        .and_then(|k| k.version);
+    let in_use_key_id =
+        non_empty(vault_props.current_versioned_key_identifier.as_deref()).filter(|_| is_cmk).map(str::to_string);
+    let in_use_key_version =
+        in_use_key_id.as_deref().and_then(|id| KeyReference::parse_key_id(id).ok()).and_then(|k| k.version);
     let key = match (vault_uri_raw, key_name) {
         (Some(uri), Some(name)) => KeyReference::from_parts(uri, name, configured_key_version).ok(),
         _ => None,
@@ -106,11 +82,7 @@ pub fn storage_account(
     let (last_key_rotation_at, in_use_key_expires_at) = if is_cmk {
         (
             parse_time(vault_props.last_key_rotation_timestamp.as_deref()),
-            parse_time(
-                vault_props
-                    .current_versioned_key_expiration_timestamp
-                    .as_deref(),
-            ),
+            parse_time(vault_props.current_versioned_key_expiration_timestamp.as_deref()),
         )
     } else {
         (None, None)
@@ -170,11 +142,7 @@ pub fn storage_account(
         require_infrastructure_encryption: encryption.require_infrastructure_encryption,
         encrypted_services: services.map(|s| services_where(s, |svc| svc.enabled == Some(true))),
         account_key_type_services: services.map(|s| {
-            services_where(s, |svc| {
-                svc.key_type
-                    .as_deref()
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("Account"))
-            })
+            services_where(s, |svc| svc.key_type.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case("Account")))
         }),
         identity_type_raw: identity.identity_type.clone(),
         system_assigned_principal_id: identity.principal_id.clone(),
@@ -191,11 +159,7 @@ pub fn storage_account(
         raw_response_sha256: raw_sha256.to_string(),
     };
 
-    Ok(StorageEvidence {
-        account: account_row,
-        binding,
-        key,
-    })
+    Ok(StorageEvidence { account: account_row, binding, key })
 }
 
 /// The identity an account uses to reach its key, as the binding records it.
@@ -236,10 +200,8 @@ fn identity_for_encryption(
             federated_client_id,
         };
     }
-    let has_system_assigned = identity
-        .identity_type
-        .as_deref()
-        .is_some_and(|t| t.to_ascii_lowercase().contains("systemassigned"));
+    let has_system_assigned =
+        identity.identity_type.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("systemassigned"));
     if has_system_assigned {
         return IdentityUsed {
             identity_type: Some(identity_type::SYSTEM_ASSIGNED),
@@ -260,20 +222,12 @@ fn services_where(
     services: &std::collections::BTreeMap<String, Option<wire::EncryptionService>>,
     pred: impl Fn(&wire::EncryptionService) -> bool,
 ) -> Vec<String> {
-    services
-        .iter()
-        .filter(|(_, svc)| svc.as_ref().is_some_and(&pred))
-        .map(|(name, _)| name.clone())
-        .collect()
+    services.iter().filter(|(_, svc)| svc.as_ref().is_some_and(&pred)).map(|(name, _)| name.clone()).collect()
 }
 
 /// What to call an item in an error message: its id, else its name, else a placeholder.
 fn resource_label(item: &serde_json::Value) -> String {
-    let text = |key: &str| {
-        item.get(key)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.trim().is_empty())
-    };
+    let text = |key: &str| item.get(key).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty());
     match (text("id"), text("name")) {
         (Some(id), _) => id.to_string(),
         (None, Some(name)) => format!("named {name:?} (no id)"),
@@ -307,8 +261,7 @@ mod tests {
     const VAULT: &str = "https://myvault8569.vault.azure.net/";
     const KEY: &str = "wrappingKey";
     const VERSION: &str = "0682afdd9c104f4285df20107e956cad";
-    const KID: &str =
-        "https://myvault8569.vault.azure.net/keys/wrappingKey/0682afdd9c104f4285df20107e956cad";
+    const KID: &str = "https://myvault8569.vault.azure.net/keys/wrappingKey/0682afdd9c104f4285df20107e956cad";
     const ROTATED: &str = "2019-12-13T20:36:23.7023290Z";
     const UAI: &str = "/subscriptions/{subscription-id}/resourcegroups/res9101/providers/microsoft.managedidentity/userassignedidentities/{managed-identity-name}";
     const SYSTEM_PRINCIPAL: &str = "911871cc-ffd1-4fc4-ac11-7a316433ea66";
@@ -463,10 +416,7 @@ mod tests {
                 network: Some(("Allow", "AzureServices")),
                 ..NO_ENCRYPTION
             },
-            Case {
-                file: "storage/2019-06-01/StorageAccountGetPropertiesCMKEnabled.json",
-                ..CMK_SYSTEM
-            },
+            Case { file: "storage/2019-06-01/StorageAccountGetPropertiesCMKEnabled.json", ..CMK_SYSTEM },
             Case {
                 file: "storage/2025-06-01/StorageAccountCreateUserAssignedEncryptionIdentityWithCMK.json",
                 ..CMK_USER_ASSIGNED
@@ -484,22 +434,13 @@ mod tests {
                 network: Some(("Allow", "AzureServices")),
                 ..MICROSOFT_MANAGED
             },
-            Case {
-                file: "storage/2025-06-01/StorageAccountGetPropertiesCMKEnabled.json",
-                ..CMK_SYSTEM
-            },
+            Case { file: "storage/2025-06-01/StorageAccountGetPropertiesCMKEnabled.json", ..CMK_SYSTEM },
             Case {
                 file: "storage/2025-06-01/StorageAccountGetPropertiesCMKVersionExpirationTime.json",
                 expires: Some(ROTATED),
                 ..CMK_SYSTEM
             },
-            Case {
-                file: LIST,
-                item: Some(0),
-                name: "sto1125",
-                resource_group: "res2627",
-                ..MICROSOFT_MANAGED
-            },
+            Case { file: LIST, item: Some(0), name: "sto1125", resource_group: "res2627", ..MICROSOFT_MANAGED },
             Case {
                 file: LIST,
                 item: Some(1),
@@ -509,11 +450,7 @@ mod tests {
                 system_principal: Some("356d057d-cba5-44dd-8a30-b2e547bc416b"),
                 ..NO_ENCRYPTION
             },
-            Case {
-                file: LIST,
-                item: Some(2),
-                ..CMK_SYSTEM
-            },
+            Case { file: LIST, item: Some(2), ..CMK_SYSTEM },
             Case {
                 file: LIST,
                 item: Some(3),
@@ -523,13 +460,7 @@ mod tests {
                 system_principal: Some(SYSTEM_PRINCIPAL),
                 ..NO_ENCRYPTION
             },
-            Case {
-                file: LIST,
-                item: Some(4),
-                name: "sto834",
-                resource_group: "res8186",
-                ..NO_ENCRYPTION
-            },
+            Case { file: LIST, item: Some(4), name: "sto834", resource_group: "res8186", ..NO_ENCRYPTION },
             Case {
                 file: LIST,
                 item: Some(5),
@@ -580,129 +511,41 @@ mod tests {
 
             // The chain as the account describes it.
             assert_eq!(b.key_source.as_deref(), case.key_source, "{at}: key_source");
-            assert_eq!(
-                b.key_source_raw.as_deref(),
-                case.key_source_raw,
-                "{at}: key_source_raw"
-            );
+            assert_eq!(b.key_source_raw.as_deref(), case.key_source_raw, "{at}: key_source_raw");
             assert_eq!(b.key_vault_uri.as_deref(), case.vault, "{at}: vault");
             assert_eq!(b.key_name.as_deref(), case.key_name, "{at}: key name");
-            assert_eq!(
-                b.configured_key_version.as_deref(),
-                case.configured,
-                "{at}: configured version"
-            );
-            assert_eq!(
-                b.auto_rotation, case.auto_rotation,
-                "{at}: auto rotation (follows latest)"
-            );
-            assert_eq!(
-                b.in_use_key_version.as_deref(),
-                case.in_use_version,
-                "{at}: version in use"
-            );
-            assert_eq!(
-                b.in_use_key_id.as_deref(),
-                case.in_use_key_id,
-                "{at}: key id in use"
-            );
-            assert_eq!(
-                b.identity_type.as_deref(),
-                case.identity_type,
-                "{at}: identity type"
-            );
-            assert_eq!(
-                b.identity_resource_id.as_deref(),
-                case.identity_resource_id,
-                "{at}: identity id"
-            );
-            assert_eq!(
-                b.identity_principal_id.as_deref(),
-                case.principal_id,
-                "{at}: principal"
-            );
-            assert_eq!(
-                b.identity_client_id.as_deref(),
-                case.client_id,
-                "{at}: client id"
-            );
-            assert_eq!(
-                b.federated_client_id.as_deref(),
-                case.federated_client_id,
-                "{at}: federated"
-            );
-            assert_eq!(
-                b.last_key_rotation_at,
-                case.last_rotation.and_then(ts),
-                "{at}: last rotation"
-            );
-            assert_eq!(
-                b.in_use_key_expires_at,
-                case.expires.and_then(ts),
-                "{at}: in-use expiry"
-            );
+            assert_eq!(b.configured_key_version.as_deref(), case.configured, "{at}: configured version");
+            assert_eq!(b.auto_rotation, case.auto_rotation, "{at}: auto rotation (follows latest)");
+            assert_eq!(b.in_use_key_version.as_deref(), case.in_use_version, "{at}: version in use");
+            assert_eq!(b.in_use_key_id.as_deref(), case.in_use_key_id, "{at}: key id in use");
+            assert_eq!(b.identity_type.as_deref(), case.identity_type, "{at}: identity type");
+            assert_eq!(b.identity_resource_id.as_deref(), case.identity_resource_id, "{at}: identity id");
+            assert_eq!(b.identity_principal_id.as_deref(), case.principal_id, "{at}: principal");
+            assert_eq!(b.identity_client_id.as_deref(), case.client_id, "{at}: client id");
+            assert_eq!(b.federated_client_id.as_deref(), case.federated_client_id, "{at}: federated");
+            assert_eq!(b.last_key_rotation_at, case.last_rotation.and_then(ts), "{at}: last rotation");
+            assert_eq!(b.in_use_key_expires_at, case.expires.and_then(ts), "{at}: in-use expiry");
             assert_eq!(b.rotation_error, None, "{at}");
-            let key = ev.key.as_ref().map(|k| {
-                (
-                    k.vault_uri.as_str(),
-                    k.key_name.as_str(),
-                    k.version.as_deref(),
-                )
-            });
+            let key = ev.key.as_ref().map(|k| (k.vault_uri.as_str(), k.key_name.as_str(), k.version.as_deref()));
             assert_eq!(key, case.key, "{at}: key reference");
 
             // The account row.
             assert_eq!(a.resource_id, b.resource_id, "{at}");
             assert_eq!(a.subscription_id, b.subscription_id, "{at}");
             assert_eq!(a.name, case.name, "{at}");
-            assert_eq!(
-                a.resource_group.as_deref(),
-                Some(case.resource_group),
-                "{at}"
-            );
+            assert_eq!(a.resource_group.as_deref(), Some(case.resource_group), "{at}");
             assert_eq!(a.kind.as_deref(), Some(case.kind), "{at}: kind");
             assert_eq!(a.sku_name.as_deref(), Some(case.sku), "{at}: sku");
             assert_eq!(a.location.as_deref(), Some(case.location), "{at}");
             assert_eq!(a.key_source_raw.as_deref(), case.key_source_raw, "{at}");
-            assert_eq!(
-                a.require_infrastructure_encryption, None,
-                "{at}: not in any example, so null"
-            );
-            assert_eq!(
-                a.encrypted_services,
-                strings(case.encrypted_services),
-                "{at}: encrypted services"
-            );
-            assert_eq!(
-                a.account_key_type_services,
-                strings(case.account_key_type_services),
-                "{at}: key type"
-            );
-            assert_eq!(
-                a.identity_type_raw.as_deref(),
-                case.identity_type_raw,
-                "{at}: identity type raw"
-            );
-            assert_eq!(
-                a.system_assigned_principal_id.as_deref(),
-                case.system_principal,
-                "{at}"
-            );
-            assert_eq!(
-                a.user_assigned_identity_ids,
-                strings(case.user_assigned_ids),
-                "{at}: uai ids"
-            );
-            assert_eq!(
-                a.network_default_action.as_deref(),
-                case.network.map(|n| n.0),
-                "{at}: default action"
-            );
-            assert_eq!(
-                a.network_bypass.as_deref(),
-                case.network.map(|n| n.1),
-                "{at}: bypass"
-            );
+            assert_eq!(a.require_infrastructure_encryption, None, "{at}: not in any example, so null");
+            assert_eq!(a.encrypted_services, strings(case.encrypted_services), "{at}: encrypted services");
+            assert_eq!(a.account_key_type_services, strings(case.account_key_type_services), "{at}: key type");
+            assert_eq!(a.identity_type_raw.as_deref(), case.identity_type_raw, "{at}: identity type raw");
+            assert_eq!(a.system_assigned_principal_id.as_deref(), case.system_principal, "{at}");
+            assert_eq!(a.user_assigned_identity_ids, strings(case.user_assigned_ids), "{at}: uai ids");
+            assert_eq!(a.network_default_action.as_deref(), case.network.map(|n| n.0), "{at}: default action");
+            assert_eq!(a.network_bypass.as_deref(), case.network.map(|n| n.1), "{at}: bypass");
             assert_eq!(a.public_network_access, None, "{at}: no example says it");
             assert_eq!(a.provisioning_state.as_deref(), Some("Succeeded"), "{at}");
             assert_eq!(a.raw_response_sha256, HASH, "{at}");
@@ -723,8 +566,7 @@ mod tests {
     #[test]
     fn every_storage_example_file_is_used() {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            {
+            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     walk(&path, out);
@@ -737,13 +579,7 @@ mod tests {
         walk(&Path::new(EXAMPLES).join("storage"), &mut found);
         let found: BTreeSet<String> = found
             .iter()
-            .map(|p| {
-                p.strip_prefix(EXAMPLES)
-                    .unwrap()
-                    .to_string_lossy()
-                    .trim_start_matches('/')
-                    .to_string()
-            })
+            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
             .collect();
         let used: BTreeSet<String> = cases().iter().map(|c| c.file.to_string()).collect();
         assert_eq!(found, used);
@@ -752,9 +588,8 @@ mod tests {
     /// The federated (cross-tenant) create example, every binding column pinned.
     #[test]
     fn federated_binding_has_every_column() {
-        let item = body_200(
-            "storage/2025-06-01/StorageAccountCreateUserAssignedIdentityWithFederatedIdentityClientId.json",
-        );
+        let item =
+            body_200("storage/2025-06-01/StorageAccountCreateUserAssignedIdentityWithFederatedIdentityClientId.json");
         let id = "/subscriptions/{subscription-id}/resourceGroups/res9101/providers/Microsoft.Storage/storageAccounts/sto4445";
         let expected = CmkBinding {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),
@@ -784,10 +619,7 @@ mod tests {
             rotation_error: None,
             raw_response_sha256: HASH.to_string(),
         };
-        assert_eq!(
-            storage_account(&ctx(), &item, HASH).unwrap().binding,
-            expected
-        );
+        assert_eq!(storage_account(&ctx(), &item, HASH).unwrap().binding, expected);
     }
 
     const HAND_ID: &str = "/subscriptions/1111AAAA-0000-0000-0000-000000000000/resourceGroups/RG-One/providers/Microsoft.Storage/storageAccounts/handmade";
@@ -816,14 +648,8 @@ mod tests {
         );
         let ev = storage_account(&ctx(), &item, HASH).unwrap();
         assert_eq!(ev.binding.key_source.as_deref(), Some("unrecognized"));
-        assert_eq!(
-            ev.binding.key_source_raw.as_deref(),
-            Some("Contoso.Quantum")
-        );
-        assert_eq!(
-            ev.account.key_source_raw.as_deref(),
-            Some("Contoso.Quantum")
-        );
+        assert_eq!(ev.binding.key_source_raw.as_deref(), Some("Contoso.Quantum"));
+        assert_eq!(ev.account.key_source_raw.as_deref(), Some("Contoso.Quantum"));
         // Not a customer-managed key as far as this version knows: no key reference, no auto-rotation claim.
         assert_eq!(ev.binding.key_vault_uri, None);
         assert_eq!(ev.binding.auto_rotation, None);
@@ -841,15 +667,9 @@ mod tests {
         assert_eq!(ev.binding.key_source_raw, None);
         assert_eq!(ev.binding.identity_type, None);
         assert_eq!(ev.binding.auto_rotation, None);
-        assert_eq!(
-            ev.binding.resource_name, "handmade",
-            "name taken from the id"
-        );
+        assert_eq!(ev.binding.resource_name, "handmade", "name taken from the id");
         assert_eq!(ev.binding.location, None);
-        assert_eq!(
-            ev.binding.subscription_id,
-            "1111aaaa-0000-0000-0000-000000000000"
-        );
+        assert_eq!(ev.binding.subscription_id, "1111aaaa-0000-0000-0000-000000000000");
         assert_eq!(ev.account.resource_group.as_deref(), Some("RG-One"));
         assert_eq!(ev.account.encrypted_services, None);
         assert_eq!(ev.account.account_key_type_services, None);
@@ -865,10 +685,7 @@ mod tests {
         let no_id = json!({"name": "orphan", "properties": {}});
         assert_eq!(
             storage_account(&ctx(), &no_id, HASH),
-            Err(ConvertError::MissingField {
-                resource: "named \"orphan\" (no id)".to_string(),
-                field: "id"
-            })
+            Err(ConvertError::MissingField { resource: "named \"orphan\" (no id)".to_string(), field: "id" })
         );
         let empty_id = json!({"id": "  ", "properties": {}});
         assert!(matches!(
@@ -876,22 +693,14 @@ mod tests {
             Err(ConvertError::MissingField { field: "id", .. })
         ));
         let not_arm = json!({"id": "sto1"});
-        assert!(matches!(
-            storage_account(&ctx(), &not_arm, HASH),
-            Err(ConvertError::InvalidId { .. })
-        ));
+        assert!(matches!(storage_account(&ctx(), &not_arm, HASH), Err(ConvertError::InvalidId { .. })));
         let wrong_type = hand(json!({"encryption": "yes please"}), Value::Null);
         match storage_account(&ctx(), &wrong_type, HASH) {
             Err(ConvertError::Shape { resource, .. }) => assert_eq!(resource, HAND_ID),
             other => panic!("expected a shape error, got {other:?}"),
         }
-        assert!(matches!(
-            storage_account(&ctx(), &json!([1, 2]), HASH),
-            Err(ConvertError::Shape { .. })
-        ));
-        let err = storage_account(&ctx(), &no_id, HASH)
-            .unwrap_err()
-            .to_string();
+        assert!(matches!(storage_account(&ctx(), &json!([1, 2]), HASH), Err(ConvertError::Shape { .. })));
+        let err = storage_account(&ctx(), &no_id, HASH).unwrap_err().to_string();
         assert!(err.contains("orphan") && err.contains("`id`"), "{err}");
     }
 
@@ -913,39 +722,22 @@ mod tests {
         let ev = storage_account(&ctx(), &item, HASH).unwrap();
         let b = &ev.binding;
         assert_eq!(b.key_source.as_deref(), Some("customer_managed"));
-        assert_eq!(
-            b.key_vault_uri.as_deref(),
-            Some("https://pinned-kv.vault.azure.net/")
-        );
+        assert_eq!(b.key_vault_uri.as_deref(), Some("https://pinned-kv.vault.azure.net/"));
         assert_eq!(b.key_name.as_deref(), Some("cmk"));
         assert_eq!(b.configured_key_version.as_deref(), Some("abc123"));
-        assert_eq!(
-            b.auto_rotation,
-            Some(false),
-            "a pinned version does not follow the latest"
-        );
+        assert_eq!(b.auto_rotation, Some(false), "a pinned version does not follow the latest");
         // Pinned and no currentVersionedKeyIdentifier: the chain fills the in-use version from the pin.
         assert_eq!(b.in_use_key_version, None);
         assert_eq!(b.in_use_key_id, None);
-        assert_eq!(
-            b.identity_type.as_deref(),
-            Some("none"),
-            "CMK without any managed identity"
-        );
+        assert_eq!(b.identity_type.as_deref(), Some("none"), "CMK without any managed identity");
         assert_eq!(b.identity_principal_id, None);
         let key = ev.key.unwrap();
         assert_eq!(key.vault_uri, "https://pinned-kv.vault.azure.net/");
         assert_eq!(key.version.as_deref(), Some("abc123"));
         assert_eq!(key.vault_kind, VaultKind::KeyVault);
         assert_eq!(ev.account.require_infrastructure_encryption, Some(true));
-        assert_eq!(
-            ev.account.encrypted_services,
-            Some(vec!["blob".to_string()])
-        );
-        assert_eq!(
-            ev.account.account_key_type_services,
-            Some(vec!["blob".to_string()])
-        );
+        assert_eq!(ev.account.encrypted_services, Some(vec!["blob".to_string()]));
+        assert_eq!(ev.account.account_key_type_services, Some(vec!["blob".to_string()]));
         assert_eq!(ev.account.identity_type_raw.as_deref(), Some("None"));
     }
 
@@ -986,29 +778,18 @@ mod tests {
         let ev = storage_account(&ctx(), &item, HASH).unwrap();
         let b = &ev.binding;
         assert_eq!(b.key_source.as_deref(), Some("customer_managed"));
-        assert_eq!(
-            b.key_vault_uri.as_deref(),
-            Some("https://hsm1.managedhsm.azure.net/")
-        );
+        assert_eq!(b.key_vault_uri.as_deref(), Some("https://hsm1.managedhsm.azure.net/"));
         assert_eq!(b.in_use_key_version.as_deref(), Some("v2"));
         assert_eq!(b.auto_rotation, Some(true));
         assert_eq!(b.last_key_rotation_at, ts("2025-03-01T07:00:00Z"));
-        assert_eq!(
-            b.identity_type.as_deref(),
-            Some("user_assigned"),
-            "the encryption identity wins over system"
-        );
+        assert_eq!(b.identity_type.as_deref(), Some("user_assigned"), "the encryption identity wins over system");
         assert_eq!(
             b.identity_resource_id.as_deref(),
             Some(
                 "/subscriptions/1111aaaa-0000-0000-0000-000000000000/resourcegroups/rg-one/providers/microsoft.managedidentity/userassignedidentities/uai-b"
             )
         );
-        assert_eq!(
-            b.identity_principal_id.as_deref(),
-            Some("b-principal"),
-            "found case-insensitively"
-        );
+        assert_eq!(b.identity_principal_id.as_deref(), Some("b-principal"), "found case-insensitively");
         assert_eq!(b.identity_client_id.as_deref(), Some("b-client"));
         assert_eq!(b.federated_client_id, None);
         assert_eq!(ev.key.unwrap().vault_kind, VaultKind::ManagedHsm);
@@ -1017,16 +798,10 @@ mod tests {
         assert_eq!(a.network_default_action.as_deref(), Some("Deny"));
         assert_eq!(a.network_bypass.as_deref(), Some("AzureServices"));
         assert_eq!(a.public_network_access.as_deref(), Some("Disabled"));
-        assert_eq!(
-            a.system_assigned_principal_id.as_deref(),
-            Some("sys-principal")
-        );
+        assert_eq!(a.system_assigned_principal_id.as_deref(), Some("sys-principal"));
         let ids = a.user_assigned_identity_ids.as_ref().unwrap();
         assert_eq!(ids.len(), 2);
-        assert!(
-            ids[0] < ids[1] && ids[0].ends_with("uai-a") && ids[1].ends_with("uai-b"),
-            "{ids:?}"
-        );
+        assert!(ids[0] < ids[1] && ids[0].ends_with("uai-a") && ids[1].ends_with("uai-b"), "{ids:?}");
     }
 
     #[test]
@@ -1051,19 +826,11 @@ mod tests {
         assert_eq!(b.key_vault_uri.as_deref(), Some("not a uri"));
         assert_eq!(b.key_name.as_deref(), Some("k1"));
         // An in-use id that is not a key id is kept verbatim; no version is made up.
-        assert_eq!(
-            b.in_use_key_id.as_deref(),
-            Some("https://kv.vault.azure.net/secrets/k1/v1")
-        );
+        assert_eq!(b.in_use_key_id.as_deref(), Some("https://kv.vault.azure.net/secrets/k1/v1"));
         assert_eq!(b.in_use_key_version, None);
         // The encryption identity is not attached to the account: known by id, principal unknown.
         assert_eq!(b.identity_type.as_deref(), Some("user_assigned"));
-        assert!(
-            b.identity_resource_id
-                .as_deref()
-                .unwrap()
-                .ends_with("/gone")
-        );
+        assert!(b.identity_resource_id.as_deref().unwrap().ends_with("/gone"));
         assert_eq!(b.identity_principal_id, None);
         assert_eq!(b.identity_client_id, None);
         assert_eq!(ev.account.user_assigned_identity_ids, Some(Vec::new()));
@@ -1081,16 +848,10 @@ mod tests {
         );
         let ev = storage_account(&ctx(), &item, HASH).unwrap();
         assert_eq!(ev.binding.key_source.as_deref(), Some("microsoft_managed"));
-        assert_eq!(
-            ev.binding.key_vault_uri, None,
-            "left-over vault settings are not a key in use"
-        );
+        assert_eq!(ev.binding.key_vault_uri, None, "left-over vault settings are not a key in use");
         assert_eq!(ev.binding.identity_type, None);
         assert_eq!(ev.binding.auto_rotation, None);
         assert_eq!(ev.key, None);
-        assert_eq!(
-            ev.account.system_assigned_principal_id.as_deref(),
-            Some("p")
-        );
+        assert_eq!(ev.account.system_assigned_principal_id.as_deref(), Some("p"));
     }
 }

@@ -65,8 +65,11 @@ fn failure_row(
     url: &str,
 ) -> CoverageRow {
     let status = CoverageStatus::parse(error.coverage_status()).unwrap_or(CoverageStatus::Error);
-    ctx.coverage(status, resource_type, subscription_id, resource_id, format!("{what}: {error}"))
-        .with_http(error.http_status(), error.error_code(), Some(url))
+    ctx.coverage(status, resource_type, subscription_id, resource_id, format!("{what}: {error}")).with_http(
+        error.http_status(),
+        error.error_code(),
+        Some(url),
+    )
 }
 
 fn raw(ctx: &SnapshotContext, f: &Fetched) -> evidence::RawResponseRow {
@@ -137,9 +140,10 @@ fn split(result: Result<Vec<Fetched>, ListError>) -> (Vec<Fetched>, Option<RestE
 /// Lists vaults and Managed HSMs of one subscription.
 async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
     let mut tables = Tables::default();
-    for (provider, resource_type) in
-        [("Microsoft.KeyVault/vaults", resource_types::KEY_VAULT), ("Microsoft.KeyVault/managedHSMs", resource_types::MANAGED_HSM)]
-    {
+    for (provider, resource_type) in [
+        ("Microsoft.KeyVault/vaults", resource_types::KEY_VAULT),
+        ("Microsoft.KeyVault/managedHSMs", resource_types::MANAGED_HSM),
+    ] {
         let path = format!("/subscriptions/{subscription_id}/providers/{provider}");
         let (pages, failure) = split(client.arm_list(&path, VAULT_API_VERSION).await);
         for (item, sha) in page_items(ctx, &pages, resource_type, None, &mut tables) {
@@ -176,7 +180,11 @@ async fn list_assignments(client: &AzureClient, ctx: &SnapshotContext, target: A
     let (scope_id, results, url) = match &target {
         AssignmentTarget::Vault { resource_id_original } => {
             let path = format!("{resource_id_original}/providers/Microsoft.Authorization/roleAssignments");
-            (normalize_resource_id(resource_id_original), vec![client.arm_list(&path, ROLE_ASSIGNMENT_API_VERSION).await], path)
+            (
+                normalize_resource_id(resource_id_original),
+                vec![client.arm_list(&path, ROLE_ASSIGNMENT_API_VERSION).await],
+                path,
+            )
         }
         AssignmentTarget::Hsm { hsm_uri } => {
             let mut results = Vec::new();
@@ -212,7 +220,15 @@ async fn list_assignments(client: &AzureClient, ctx: &SnapshotContext, target: A
         }
         if let Some(error) = failure {
             let what = format!("listing role assignments that apply to {scope_id}");
-            tables.coverage.push(failure_row(ctx, &error, resource_types::ROLE_ASSIGNMENTS, None, Some(&coverage_id), &what, &url));
+            tables.coverage.push(failure_row(
+                ctx,
+                &error,
+                resource_types::ROLE_ASSIGNMENTS,
+                None,
+                Some(&coverage_id),
+                &what,
+                &url,
+            ));
         }
     }
     tables
@@ -253,7 +269,15 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
         }
         Err(error) => {
             let what = format!("reading key {key_id}");
-            tables.coverage.push(failure_row(ctx, &error, resource_types::KEY, None, Some(&coverage_id), &what, &key_id));
+            tables.coverage.push(failure_row(
+                ctx,
+                &error,
+                resource_types::KEY,
+                None,
+                Some(&coverage_id),
+                &what,
+                &key_id,
+            ));
             // Without the key itself the rest of its chain cannot be read either; don't spend quota on it.
             return tables;
         }
@@ -280,7 +304,15 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
     if let Some(error) = failure {
         let what = format!("listing versions of {key_id}");
         let url = format!("{key_id}/versions");
-        tables.coverage.push(failure_row(ctx, &error, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &what, &url));
+        tables.coverage.push(failure_row(
+            ctx,
+            &error,
+            resource_types::KEY_VERSIONS,
+            None,
+            Some(&coverage_id),
+            &what,
+            &url,
+        ));
     }
     if let Some(latest) = latest {
         versions.entry(latest.version.to_ascii_lowercase()).or_insert(latest);
@@ -311,7 +343,15 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
             Err(error) => {
                 let what = format!("reading key version {versioned}, which a resource uses");
                 let id = versioned.to_ascii_lowercase();
-                tables.coverage.push(failure_row(ctx, &error, resource_types::KEY_VERSIONS, None, Some(&id), &what, &versioned));
+                tables.coverage.push(failure_row(
+                    ctx,
+                    &error,
+                    resource_types::KEY_VERSIONS,
+                    None,
+                    Some(&id),
+                    &what,
+                    &versioned,
+                ));
             }
         }
     }
@@ -337,7 +377,15 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
         Err(error) => {
             let what = format!("reading the rotation policy of {key_id}");
             let url = format!("{key_id}/rotationpolicy");
-            tables.coverage.push(failure_row(ctx, &error, resource_types::ROTATION_POLICY, None, Some(&coverage_id), &what, &url));
+            tables.coverage.push(failure_row(
+                ctx,
+                &error,
+                resource_types::ROTATION_POLICY,
+                None,
+                Some(&coverage_id),
+                &what,
+                &url,
+            ));
         }
     }
     tables

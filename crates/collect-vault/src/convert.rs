@@ -4,13 +4,12 @@
 
 use base64::Engine as _;
 use evidence::ids::{
-    normalize_resource_id, normalize_vault_uri, resource_name_of, role_definition_guid,
-    subscription_of,
+    normalize_resource_id, normalize_vault_uri, resource_name_of, role_definition_guid, subscription_of,
 };
 use evidence::vocab::roles;
 use evidence::{
-    KeyReference, KeyRow, KeyVaultRow, KeyVersionRow, ManagedHsmRow, RoleAssignmentRow,
-    RotationPolicyRow, SnapshotContext, Timestamp, VaultAccessPolicyRow,
+    KeyReference, KeyRow, KeyVaultRow, KeyVersionRow, ManagedHsmRow, RoleAssignmentRow, RotationPolicyRow,
+    SnapshotContext, Timestamp, VaultAccessPolicyRow,
 };
 use serde::Deserialize;
 
@@ -30,18 +29,8 @@ pub const AZURE_RBAC: &str = "azure_rbac";
 pub const MANAGED_HSM_LOCAL_RBAC: &str = "managed_hsm_local_rbac";
 
 /// Access-policy key permissions that let a principal manage keys or their lifecycle (separation of duties).
-const KEY_MANAGEMENT_PERMISSIONS: [&str; 10] = [
-    "create",
-    "delete",
-    "purge",
-    "update",
-    "import",
-    "recover",
-    "restore",
-    "setrotationpolicy",
-    "rotate",
-    "all",
-];
+const KEY_MANAGEMENT_PERMISSIONS: [&str; 10] =
+    ["create", "delete", "purge", "update", "import", "recover", "restore", "setrotationpolicy", "rotate", "all"];
 
 /// Converts one Key Vault (a `GET` body or one item of a list) into its `key_vaults` row and one
 /// `vault_access_policies` row per access policy entry.
@@ -75,9 +64,7 @@ pub fn key_vault(
             object_id: object_id.to_string(),
             application_id: non_empty(entry.application_id.as_deref()).map(str::to_string),
             grants_key_use: grants_key_use(perms),
-            manages_keys: perms
-                .iter()
-                .any(|p| has_permission(&KEY_MANAGEMENT_PERMISSIONS, p)),
+            manages_keys: perms.iter().any(|p| has_permission(&KEY_MANAGEMENT_PERMISSIONS, p)),
             key_permissions,
             raw_response_sha256: raw_sha256.to_string(),
         });
@@ -155,42 +142,22 @@ pub fn key_bundle(
     raw_sha256: &str,
 ) -> Result<(KeyRow, KeyVersionRow), ConvertError> {
     const WHAT: &str = "key bundle";
-    let label = body
-        .pointer("/key/kid")
-        .and_then(|v| v.as_str())
-        .unwrap_or("(no key.kid)")
-        .to_string();
+    let label = body.pointer("/key/kid").and_then(|v| v.as_str()).unwrap_or("(no key.kid)").to_string();
     let bundle: wire::KeyBundle = read(WHAT, &label, body)?;
     let jwk = bundle.key.unwrap_or_default();
     let (key, version) = versioned_key(WHAT, &label, jwk.kid.as_deref(), "key.kid")?;
     let key_size = match jwk.n.as_deref() {
-        Some(n) => Some(
-            rsa_modulus_bits(n).map_err(|reason| ConvertError::InvalidField {
-                what: WHAT,
-                resource: label.clone(),
-                field: "key.n",
-                reason,
-            })?,
-        ),
+        Some(n) => Some(rsa_modulus_bits(n).map_err(|reason| ConvertError::InvalidField {
+            what: WHAT,
+            resource: label.clone(),
+            field: "key.n",
+            reason,
+        })?),
         None => None,
     };
-    let facts = KeyFacts {
-        key_type: jwk.kty,
-        key_size,
-        curve: jwk.crv,
-        key_ops: jwk.key_ops,
-        managed: bundle.managed,
-    };
+    let facts = KeyFacts { key_type: jwk.kty, key_size, curve: jwk.crv, key_ops: jwk.key_ops, managed: bundle.managed };
     let attributes = bundle.attributes.unwrap_or_default();
-    Ok(key_rows(
-        ctx,
-        &key,
-        &version,
-        facts,
-        &attributes,
-        is_latest,
-        raw_sha256,
-    ))
+    Ok(key_rows(ctx, &key, &version, facts, &attributes, is_latest, raw_sha256))
 }
 
 /// One item of `GET /keys/{name}/versions` (`kid` + `attributes`). `latest_version` is the version
@@ -205,17 +172,9 @@ pub fn key_version_item(
     let label = resource_label(item, "kid");
     let listed: wire::KeyItem = read(WHAT, &label, item)?;
     let (key, version) = versioned_key(WHAT, &label, listed.kid.as_deref(), "kid")?;
-    let is_latest =
-        latest_version.is_some_and(|latest| latest.trim().eq_ignore_ascii_case(&version));
+    let is_latest = latest_version.is_some_and(|latest| latest.trim().eq_ignore_ascii_case(&version));
     let attributes = listed.attributes.unwrap_or_default();
-    Ok(version_row(
-        ctx,
-        &key,
-        &version,
-        &attributes,
-        is_latest,
-        raw_sha256,
-    ))
+    Ok(version_row(ctx, &key, &version, &attributes, is_latest, raw_sha256))
 }
 
 /// The rotation policy of `key` (`GET /keys/{name}/rotationpolicy`). A policy without lifetime actions (or
@@ -244,8 +203,7 @@ pub fn rotation_policy(
     };
     let rotate = find("Rotate");
     let notify = find("Notify");
-    let trigger =
-        |a: Option<&wire::LifetimeAction>| a.and_then(|a| a.trigger.clone()).unwrap_or_default();
+    let trigger = |a: Option<&wire::LifetimeAction>| a.and_then(|a| a.trigger.clone()).unwrap_or_default();
     let attributes = policy.attributes.unwrap_or_default();
     Ok(RotationPolicyRow {
         tenant_id: ctx.tenant_id.clone(),
@@ -273,14 +231,7 @@ pub fn role_assignment(
     item: &serde_json::Value,
     raw_sha256: &str,
 ) -> Result<RoleAssignmentRow, ConvertError> {
-    assignment_row(
-        ctx,
-        "role assignment",
-        AZURE_RBAC,
-        normalize_resource_id(queried_scope),
-        item,
-        raw_sha256,
-    )
+    assignment_row(ctx, "role assignment", AZURE_RBAC, normalize_resource_id(queried_scope), item, raw_sha256)
 }
 
 /// Managed HSM local RBAC assignment (data plane: `properties.scope` like `/`, `/keys` or `/keys/{name}`,
@@ -315,12 +266,8 @@ pub fn arm_key(
     let label = resource_label(item, "id");
     let arm_key: wire::ArmKey = read(WHAT, &label, item)?;
     let props = arm_key.properties.unwrap_or_default();
-    let (key, version) = versioned_key(
-        WHAT,
-        &label,
-        props.key_uri_with_version.as_deref(),
-        "properties.keyUriWithVersion",
-    )?;
+    let (key, version) =
+        versioned_key(WHAT, &label, props.key_uri_with_version.as_deref(), "properties.keyUriWithVersion")?;
     let facts = KeyFacts {
         key_type: props.kty,
         key_size: props.key_size,
@@ -329,15 +276,7 @@ pub fn arm_key(
         managed: None,
     };
     let attributes = props.attributes.unwrap_or_default();
-    Ok(key_rows(
-        ctx,
-        &key,
-        &version,
-        facts,
-        &attributes,
-        true,
-        raw_sha256,
-    ))
+    Ok(key_rows(ctx, &key, &version, facts, &attributes, true, raw_sha256))
 }
 
 /// Type facts of a key that the `keys` row records beside the attributes.
@@ -420,17 +359,12 @@ fn assignment_row(
 ) -> Result<RoleAssignmentRow, ConvertError> {
     let label = resource_label(item, "id");
     let assignment: wire::RoleAssignment = read(what, &label, item)?;
-    let missing = |field| ConvertError::MissingField {
-        what,
-        resource: label.clone(),
-        field,
-    };
+    let missing = |field| ConvertError::MissingField { what, resource: label.clone(), field };
     let id = non_empty(assignment.id.as_deref()).ok_or_else(|| missing("id"))?;
     let props = assignment.properties.unwrap_or_default();
-    let principal_id = non_empty(props.principal_id.as_deref())
-        .ok_or_else(|| missing("properties.principalId"))?;
-    let role_definition_id = non_empty(props.role_definition_id.as_deref())
-        .ok_or_else(|| missing("properties.roleDefinitionId"))?;
+    let principal_id = non_empty(props.principal_id.as_deref()).ok_or_else(|| missing("properties.principalId"))?;
+    let role_definition_id =
+        non_empty(props.role_definition_id.as_deref()).ok_or_else(|| missing("properties.roleDefinitionId"))?;
     // The assignment id is `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}` by construction,
     // so a missing `properties.scope` can be read from it without guessing.
     let scope = non_empty(props.scope.as_deref())
@@ -469,11 +403,7 @@ fn assignment_row(
 /// Normalised scope; the root scope `/` stays `/` rather than becoming empty.
 fn normalize_scope(scope: &str) -> String {
     let normalized = normalize_resource_id(scope);
-    if normalized.is_empty() {
-        "/".to_string()
-    } else {
-        normalized
-    }
+    if normalized.is_empty() { "/".to_string() } else { normalized }
 }
 
 /// `{scope}` of `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
@@ -482,11 +412,7 @@ fn scope_of_assignment_id(id: &str) -> Option<String> {
     let at = id.to_ascii_lowercase().rfind(MARKER)?;
     // Lower-casing ASCII keeps byte offsets, so `at` indexes the original too.
     let scope = id.get(..at)?;
-    Some(if scope.is_empty() {
-        "/".to_string()
-    } else {
-        scope.to_string()
-    })
+    Some(if scope.is_empty() { "/".to_string() } else { scope.to_string() })
 }
 
 /// Parses a versioned key identifier; a missing, malformed or unversioned identifier is an error.
@@ -496,22 +422,10 @@ fn versioned_key(
     kid: Option<&str>,
     field: &'static str,
 ) -> Result<(KeyReference, String), ConvertError> {
-    let kid = non_empty(kid).ok_or_else(|| ConvertError::MissingField {
-        what,
-        resource: label.to_string(),
-        field,
-    })?;
-    let invalid = |reason: String| ConvertError::InvalidField {
-        what,
-        resource: kid.to_string(),
-        field,
-        reason,
-    };
+    let kid = non_empty(kid).ok_or_else(|| ConvertError::MissingField { what, resource: label.to_string(), field })?;
+    let invalid = |reason: String| ConvertError::InvalidField { what, resource: kid.to_string(), field, reason };
     let key = KeyReference::parse_key_id(kid).map_err(|e| invalid(e.to_string()))?;
-    let version = key
-        .version
-        .clone()
-        .ok_or_else(|| invalid("the identifier names no version".to_string()))?;
+    let version = key.version.clone().ok_or_else(|| invalid("the identifier names no version".to_string()))?;
     Ok((key.unversioned(), version))
 }
 
@@ -541,19 +455,14 @@ fn rsa_modulus_bits(n: &str) -> Result<i64, String> {
 
 /// True when the permissions include get, wrapKey and unwrapKey, or `all` (case-insensitive).
 fn grants_key_use(permissions: &[String]) -> bool {
-    permissions
-        .iter()
-        .any(|p| p.trim().eq_ignore_ascii_case("all"))
-        || roles::REQUIRED_KEY_PERMISSIONS.iter().all(|needed| {
-            permissions
-                .iter()
-                .any(|p| p.trim().eq_ignore_ascii_case(needed))
-        })
+    permissions.iter().any(|p| p.trim().eq_ignore_ascii_case("all"))
+        || roles::REQUIRED_KEY_PERMISSIONS
+            .iter()
+            .all(|needed| permissions.iter().any(|p| p.trim().eq_ignore_ascii_case(needed)))
 }
 
 fn has_permission(set: &[&str], permission: &str) -> bool {
-    set.iter()
-        .any(|s| permission.trim().eq_ignore_ascii_case(s))
+    set.iter().any(|s| permission.trim().eq_ignore_ascii_case(s))
 }
 
 /// The parts of an ARM id every vault-side ARM row carries.
@@ -565,48 +474,25 @@ struct ArmIdentity {
 }
 
 impl ArmIdentity {
-    fn of(
-        what: &'static str,
-        label: &str,
-        id: Option<&str>,
-        name: Option<&str>,
-    ) -> Result<Self, ConvertError> {
+    fn of(what: &'static str, label: &str, id: Option<&str>, name: Option<&str>) -> Result<Self, ConvertError> {
         let original = non_empty(id)
-            .ok_or_else(|| ConvertError::MissingField {
-                what,
-                resource: label.to_string(),
-                field: "id",
-            })?
+            .ok_or_else(|| ConvertError::MissingField { what, resource: label.to_string(), field: "id" })?
             .to_string();
-        let subscription_id =
-            subscription_of(&original).ok_or_else(|| ConvertError::InvalidField {
-                what,
-                resource: original.clone(),
-                field: "id",
-                reason: "not an ARM resource id: no /subscriptions/{id} segment".to_string(),
-            })?;
+        let subscription_id = subscription_of(&original).ok_or_else(|| ConvertError::InvalidField {
+            what,
+            resource: original.clone(),
+            field: "id",
+            reason: "not an ARM resource id: no /subscriptions/{id} segment".to_string(),
+        })?;
         let name = non_empty(name)
             .map(str::to_string)
             .or_else(|| resource_name_of(&original))
-            .ok_or_else(|| ConvertError::MissingField {
-                what,
-                resource: original.clone(),
-                field: "name",
-            })?;
-        Ok(Self {
-            normalized: normalize_resource_id(&original),
-            original,
-            subscription_id,
-            name,
-        })
+            .ok_or_else(|| ConvertError::MissingField { what, resource: original.clone(), field: "name" })?;
+        Ok(Self { normalized: normalize_resource_id(&original), original, subscription_id, name })
     }
 
     fn missing(&self, what: &'static str, field: &'static str) -> ConvertError {
-        ConvertError::MissingField {
-            what,
-            resource: self.original.clone(),
-            field,
-        }
+        ConvertError::MissingField { what, resource: self.original.clone(), field }
     }
 }
 
@@ -616,20 +502,12 @@ fn read<'a, T: Deserialize<'a>>(
     label: &str,
     item: &'a serde_json::Value,
 ) -> Result<T, ConvertError> {
-    T::deserialize(item).map_err(|e| ConvertError::Shape {
-        what,
-        resource: label.to_string(),
-        reason: e.to_string(),
-    })
+    T::deserialize(item).map_err(|e| ConvertError::Shape { what, resource: label.to_string(), reason: e.to_string() })
 }
 
 /// What to call an item in an error message: its `key` field (id or kid), else its name, else a placeholder.
 fn resource_label(item: &serde_json::Value, key: &str) -> String {
-    let text = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.trim().is_empty())
-    };
+    let text = |k: &str| item.get(k).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty());
     match (text(key), text("name")) {
         (Some(id), _) => id.to_string(),
         (None, Some(name)) => format!("named {name:?} (no {key})"),
@@ -784,82 +662,37 @@ mod tests {
                 // The example's nextLink carries the malformed `api-version=22025-05-01`.
                 Some((i, n)) => items(case.file, n, true)[i].clone(),
             };
-            let (v, policies) =
-                key_vault(&ctx(), &item, HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
+            let (v, policies) = key_vault(&ctx(), &item, HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
             let id = item["id"].as_str().unwrap();
             assert_eq!(v.resource_id_original, id, "{at}");
             assert_eq!(v.resource_id, id.to_ascii_lowercase(), "{at}");
-            assert!(
-                v.resource_id
-                    .contains(&format!("/resourcegroups/{}/", case.resource_group)),
-                "{at}"
-            );
+            assert!(v.resource_id.contains(&format!("/resourcegroups/{}/", case.resource_group)), "{at}");
             assert_eq!(v.subscription_id, ZERO, "{at}");
             assert_eq!(v.name, "sample-vault", "{at}");
             assert_eq!(v.location.as_deref(), Some("westus"), "{at}");
-            assert_eq!(
-                v.vault_uri, "https://sample-vault.vault.azure.net/",
-                "{at}: normalised URI"
-            );
+            assert_eq!(v.vault_uri, "https://sample-vault.vault.azure.net/", "{at}: normalised URI");
             assert_eq!(v.sku_name.as_deref(), Some(case.sku), "{at}");
             // Absent is not false: none of these examples says purge protection, RBAC or retention.
             assert_eq!(v.soft_delete_enabled, case.soft_delete, "{at}: soft delete");
-            assert_eq!(
-                v.purge_protection_enabled, None,
-                "{at}: purge protection absent"
-            );
+            assert_eq!(v.purge_protection_enabled, None, "{at}: purge protection absent");
             assert_eq!(v.rbac_authorization_enabled, None, "{at}: RBAC absent");
             assert_eq!(v.soft_delete_retention_days, None, "{at}: retention absent");
-            assert_eq!(
-                v.public_network_access.as_deref(),
-                case.public_network_access,
-                "{at}"
-            );
-            assert_eq!(
-                v.network_default_action.as_deref(),
-                case.network.map(|n| n.0),
-                "{at}"
-            );
-            assert_eq!(
-                v.network_bypass.as_deref(),
-                case.network.map(|n| n.1),
-                "{at}"
-            );
-            assert_eq!(
-                v.network_ip_rule_count,
-                case.network.map(|n| n.2),
-                "{at}: ip rules"
-            );
-            assert_eq!(
-                v.network_vnet_rule_count,
-                case.network.map(|n| n.3),
-                "{at}: vnet rules"
-            );
-            assert_eq!(
-                v.access_policy_count, case.access_policies,
-                "{at}: access policies"
-            );
-            assert_eq!(
-                v.private_endpoint_count, None,
-                "{at}: no privateEndpointConnections array"
-            );
+            assert_eq!(v.public_network_access.as_deref(), case.public_network_access, "{at}");
+            assert_eq!(v.network_default_action.as_deref(), case.network.map(|n| n.0), "{at}");
+            assert_eq!(v.network_bypass.as_deref(), case.network.map(|n| n.1), "{at}");
+            assert_eq!(v.network_ip_rule_count, case.network.map(|n| n.2), "{at}: ip rules");
+            assert_eq!(v.network_vnet_rule_count, case.network.map(|n| n.3), "{at}: vnet rules");
+            assert_eq!(v.access_policy_count, case.access_policies, "{at}: access policies");
+            assert_eq!(v.private_endpoint_count, None, "{at}: no privateEndpointConnections array");
             assert_eq!(v.raw_response_sha256, HASH, "{at}");
-            assert_eq!(
-                policies.len() as i64,
-                case.access_policies.unwrap_or(0),
-                "{at}"
-            );
+            assert_eq!(policies.len() as i64, case.access_policies.unwrap_or(0), "{at}");
             for p in &policies {
                 assert_eq!(p.vault_uri, v.vault_uri, "{at}");
                 assert_eq!(p.vault_resource_id, v.resource_id, "{at}");
                 assert_eq!(p.object_id, ZERO, "{at}");
                 assert_eq!(p.policy_tenant_id.as_deref(), Some(ZERO), "{at}");
                 assert_eq!(p.application_id, None, "{at}");
-                assert_eq!(
-                    p.key_permissions,
-                    Some(strings(&FULL_KEY_PERMISSIONS)),
-                    "{at}: verbatim"
-                );
+                assert_eq!(p.key_permissions, Some(strings(&FULL_KEY_PERMISSIONS)), "{at}: verbatim");
                 assert!(p.grants_key_use, "{at}: get + wrapKey + unwrapKey");
                 assert!(p.manages_keys, "{at}: create/delete/purge/...");
             }
@@ -868,12 +701,7 @@ mod tests {
 
     #[test]
     fn get_vault_2025_pins_every_vault_column() {
-        let (v, _) = key_vault(
-            &ctx(),
-            &body_200("keyvault-mgmt/2025-05-01/getVault.json"),
-            HASH,
-        )
-        .unwrap();
+        let (v, _) = key_vault(&ctx(), &body_200("keyvault-mgmt/2025-05-01/getVault.json"), HASH).unwrap();
         let expected = KeyVaultRow {
             tenant_id: "tenant-a".to_string(),
             snapshot_id: "20260115T100000Z".to_string(),
@@ -902,15 +730,8 @@ mod tests {
 
     #[test]
     fn every_managed_hsm_example_converts() {
-        let mut hsms = vec![(
-            body_200("keyvault-mgmt/2025-05-01/ManagedHsm_Get.json"),
-            "hsm1",
-        )];
-        let listed = items(
-            "keyvault-mgmt/2025-05-01/ManagedHsm_ListBySubscription.json",
-            2,
-            true,
-        );
+        let mut hsms = vec![(body_200("keyvault-mgmt/2025-05-01/ManagedHsm_Get.json"), "hsm1")];
+        let listed = items("keyvault-mgmt/2025-05-01/ManagedHsm_ListBySubscription.json", 2, true);
         hsms.push((listed[0].clone(), "hsm1"));
         hsms.push((listed[1].clone(), "hsm2"));
         for (item, name) in hsms {
@@ -923,19 +744,12 @@ mod tests {
                 )
             );
             assert_eq!(h.subscription_id, ZERO);
-            assert_eq!(
-                h.hsm_uri,
-                format!("https://westus.{name}.managedhsm.azure.net/")
-            );
+            assert_eq!(h.hsm_uri, format!("https://westus.{name}.managedhsm.azure.net/"));
             assert_eq!(h.sku_name.as_deref(), Some("Standard_B1"));
             assert_eq!(h.location.as_deref(), Some("westus"));
             assert_eq!(h.soft_delete_enabled, Some(true));
             assert_eq!(h.soft_delete_retention_days, Some(90));
-            assert_eq!(
-                h.purge_protection_enabled,
-                Some(false),
-                "explicit false is kept as false"
-            );
+            assert_eq!(h.purge_protection_enabled, Some(false), "explicit false is kept as false");
             assert_eq!(h.public_network_access, None);
             assert_eq!(h.network_default_action, None);
             assert_eq!(h.network_bypass, None);
@@ -960,14 +774,7 @@ mod tests {
             key_type: Some("RSA".to_string()),
             key_size: Some(2048),
             curve: None,
-            key_ops: Some(strings(&[
-                "encrypt",
-                "decrypt",
-                "sign",
-                "verify",
-                "wrapKey",
-                "unwrapKey",
-            ])),
+            key_ops: Some(strings(&["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"])),
             enabled: Some(true),
             created_at: secs(1_493_942_451.0),
             updated_at: secs(1_493_942_451.0),
@@ -993,26 +800,14 @@ mod tests {
 
     #[test]
     fn key_versions_listing_keeps_fractional_epochs() {
-        let listed = items(
-            "keyvault-dataplane/7.6/GetKeyVersions-example.json",
-            1,
-            true,
-        );
+        let listed = items("keyvault-dataplane/7.6/GetKeyVersions-example.json", 1, true);
         // The example's version contains a dot (`7c9dc67.6d0e...`): kept verbatim, not rejected.
         let version = "7c9dc67.6d0e4177827c4f98f482fc12";
-        for latest in [
-            Some(version),
-            Some("7C9DC67.6D0E4177827C4F98F482FC12"),
-            Some("other"),
-            None,
-        ] {
+        for latest in [Some(version), Some("7C9DC67.6D0E4177827C4F98F482FC12"), Some("other"), None] {
             let v = key_version_item(&ctx(), &listed[0], latest, HASH).unwrap();
             assert_eq!(v.key_vault_uri, "https://myvault.vault.azure.net/");
             assert_eq!(v.key_name, "listkeyversionstest");
-            assert_eq!(
-                v.key_id,
-                "https://myvault.vault.azure.net/keys/listkeyversionstest"
-            );
+            assert_eq!(v.key_id, "https://myvault.vault.azure.net/keys/listkeyversionstest");
             assert_eq!(v.version, version);
             assert_eq!(v.enabled, Some(true));
             assert_eq!(v.created_at.map(Timestamp::micros), Some(1_493_937_610_000));
@@ -1020,18 +815,13 @@ mod tests {
             assert_eq!(v.not_before, None);
             assert_eq!(v.expires_at, None);
             assert_eq!(v.recovery_level.as_deref(), Some("Recoverable+Purgeable"));
-            assert_eq!(
-                v.is_latest,
-                latest.is_some_and(|l| l != "other"),
-                "latest = {latest:?}"
-            );
+            assert_eq!(v.is_latest, latest.is_some_and(|l| l != "other"), "latest = {latest:?}");
         }
     }
 
     #[test]
     fn rotation_policy_examples_rotate_every_90_days() {
-        let key = KeyReference::parse_key_id("https://myvault.vault.azure.net/keys/key01/somever")
-            .unwrap();
+        let key = KeyReference::parse_key_id("https://myvault.vault.azure.net/keys/key01/somever").unwrap();
         for file in [
             "keyvault-dataplane/7.5/GetKeyRotationPolicy-example.json",
             "keyvault-dataplane/7.6/GetKeyRotationPolicy-example.json",
@@ -1061,37 +851,16 @@ mod tests {
     /// [`arm_key`], the route around a vault firewall that closes the data plane.
     #[test]
     fn arm_key_example_gives_the_same_rows_as_the_data_plane() {
-        let (k, v) = arm_key(
-            &ctx(),
-            &body_200("keyvault-mgmt/2025-05-01/getKey.json"),
-            HASH,
-        )
-        .unwrap();
-        assert_eq!(
-            k.key_vault_uri, "https://sample-vault-name.vault.azure.net/",
-            ":443 dropped"
-        );
+        let (k, v) = arm_key(&ctx(), &body_200("keyvault-mgmt/2025-05-01/getKey.json"), HASH).unwrap();
+        assert_eq!(k.key_vault_uri, "https://sample-vault-name.vault.azure.net/", ":443 dropped");
         assert_eq!(k.vault_kind, "key_vault");
         assert_eq!(k.key_name, "sample-key-name");
-        assert_eq!(
-            k.key_id,
-            "https://sample-vault-name.vault.azure.net/keys/sample-key-name"
-        );
+        assert_eq!(k.key_id, "https://sample-vault-name.vault.azure.net/keys/sample-key-name");
         assert_eq!(k.latest_version, "fd618d9519b74f9aae94ade66b876acc");
         assert_eq!(k.key_type.as_deref(), Some("RSA"));
         assert_eq!(k.key_size, Some(2048));
         assert_eq!(k.curve, None);
-        assert_eq!(
-            k.key_ops,
-            Some(strings(&[
-                "encrypt",
-                "decrypt",
-                "sign",
-                "verify",
-                "wrapKey",
-                "unwrapKey"
-            ]))
-        );
+        assert_eq!(k.key_ops, Some(strings(&["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"])));
         assert_eq!(k.enabled, Some(true));
         assert_eq!(k.created_at, secs(1_598_533_051.0));
         assert_eq!(k.updated_at, secs(1_598_533_051.0));
@@ -1147,24 +916,15 @@ mod tests {
         let queried = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sample-resource-group/providers/Microsoft.KeyVault/vaults/sample-vault/";
         for case in cases {
             let at = case.file;
-            let item = if case.list {
-                items(case.file, 1, false)[0].clone()
-            } else {
-                body_200(case.file)
-            };
-            let a = role_assignment(&ctx(), queried, &item, HASH)
-                .unwrap_or_else(|e| panic!("{at}: {e}"));
+            let item = if case.list { items(case.file, 1, false)[0].clone() } else { body_200(case.file) };
+            let a = role_assignment(&ctx(), queried, &item, HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
             assert_eq!(a.rbac_system, "azure_rbac", "{at}");
             assert_eq!(a.queried_scope, VAULT_ID, "{at}");
             assert_eq!(a.assignment_id, case.assignment_id, "{at}");
             assert_eq!(a.scope, case.scope, "{at}");
             assert_eq!(a.principal_id, case.principal_id, "{at}");
             assert_eq!(a.principal_type.as_deref(), case.principal_type, "{at}");
-            assert_eq!(
-                a.role_definition_id,
-                item["properties"]["roleDefinitionId"].as_str().unwrap(),
-                "{at}"
-            );
+            assert_eq!(a.role_definition_id, item["properties"]["roleDefinitionId"].as_str().unwrap(), "{at}");
             assert_eq!(a.role_definition_guid, case.guid, "{at}");
             // Neither example role is a Key Vault crypto role.
             assert_eq!(a.role_name, None, "{at}");
@@ -1183,16 +943,7 @@ mod tests {
             "authorization/2022-04-01/GetRoleDefinitionById.json",
         ] {
             let err = role_assignment(&ctx(), VAULT_ID, &body_200(file), HASH).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ConvertError::MissingField {
-                        field: "properties.principalId",
-                        ..
-                    }
-                ),
-                "{file}: {err}"
-            );
+            assert!(matches!(err, ConvertError::MissingField { field: "properties.principalId", .. }), "{file}: {err}");
         }
     }
 
@@ -1200,8 +951,7 @@ mod tests {
     #[test]
     fn every_vault_side_example_file_is_used() {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            {
+            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     walk(&path, out);
@@ -1216,13 +966,7 @@ mod tests {
         }
         let found: BTreeSet<String> = found
             .iter()
-            .map(|p| {
-                p.strip_prefix(EXAMPLES)
-                    .unwrap()
-                    .to_string_lossy()
-                    .trim_start_matches('/')
-                    .to_string()
-            })
+            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
             .collect();
         let used: BTreeSet<String> = [
             "authorization/2015-07-01/GetRoleAssignmentByScope.json",
@@ -1262,8 +1006,7 @@ mod tests {
                 "principalId": "5d1a2b3c-0000-4000-8000-00000000beef"
             }
         });
-        let a =
-            hsm_role_assignment(&ctx(), "https://HSM1.managedhsm.azure.net", &item, HASH).unwrap();
+        let a = hsm_role_assignment(&ctx(), "https://HSM1.managedhsm.azure.net", &item, HASH).unwrap();
         assert_eq!(a.rbac_system, "managed_hsm_local_rbac");
         assert_eq!(
             a.queried_scope, "https://hsm1.managedhsm.azure.net/",
@@ -1277,17 +1020,13 @@ mod tests {
         assert_eq!(a.principal_id, "5d1a2b3c-0000-4000-8000-00000000beef");
         assert_eq!(a.principal_type, None, "the HSM data plane does not say");
         assert_eq!(a.role_definition_guid, HSM_CRYPTO_SERVICE_ENCRYPTION_USER);
-        assert_eq!(
-            a.role_name.as_deref(),
-            Some("Managed HSM Crypto Service Encryption User")
-        );
+        assert_eq!(a.role_name.as_deref(), Some("Managed HSM Crypto Service Encryption User"));
         assert!(a.grants_key_use);
         assert!(!a.manages_keys);
         // The whole HSM: scope `/` stays `/`, and covers every key.
         let mut root = item.clone();
         root["properties"]["scope"] = json!("/");
-        let a =
-            hsm_role_assignment(&ctx(), "https://hsm1.managedhsm.azure.net/", &root, HASH).unwrap();
+        let a = hsm_role_assignment(&ctx(), "https://hsm1.managedhsm.azure.net/", &root, HASH).unwrap();
         assert_eq!(a.scope, "/");
         assert!(evidence::ids::scope_covers(&a.scope, "/keys/storagekey"));
     }
@@ -1306,18 +1045,8 @@ mod tests {
             })
         };
         let table = [
-            (
-                "E147488A-F6F5-4113-8E2D-B22465E65BF6",
-                Some("Key Vault Crypto Service Encryption User"),
-                true,
-                false,
-            ),
-            (
-                "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-                Some("Key Vault Administrator"),
-                true,
-                true,
-            ),
+            ("E147488A-F6F5-4113-8E2D-B22465E65BF6", Some("Key Vault Crypto Service Encryption User"), true, false),
+            ("00482a5a-887f-4fb3-b363-3b7fe8e74483", Some("Key Vault Administrator"), true, true),
             ("acdd72a7-3385-48ef-bd42-f606fba81ae7", None, false, false), // Reader: unknown here
         ];
         for (guid, name, use_, manage) in table {
@@ -1350,17 +1079,13 @@ mod tests {
             role_assignment(&ctx(), VAULT_ID, &without("principalId"), HASH),
             Err(ConvertError::MissingField {
                 what: "role assignment",
-                resource: "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a1"
-                    .to_string(),
+                resource: "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a1".to_string(),
                 field: "properties.principalId",
             })
         );
         assert!(matches!(
             role_assignment(&ctx(), VAULT_ID, &without("roleDefinitionId"), HASH),
-            Err(ConvertError::MissingField {
-                field: "properties.roleDefinitionId",
-                ..
-            })
+            Err(ConvertError::MissingField { field: "properties.roleDefinitionId", .. })
         ));
         let mut no_id = base.clone();
         no_id.as_object_mut().unwrap().remove("id");
@@ -1370,10 +1095,7 @@ mod tests {
         ));
         let mut bad = base.clone();
         bad["properties"]["principalId"] = json!(42);
-        assert!(matches!(
-            role_assignment(&ctx(), VAULT_ID, &bad, HASH),
-            Err(ConvertError::Shape { .. })
-        ));
+        assert!(matches!(role_assignment(&ctx(), VAULT_ID, &bad, HASH), Err(ConvertError::Shape { .. })));
     }
 
     #[test]
@@ -1397,11 +1119,7 @@ mod tests {
         assert_eq!(k.key_size, None);
         assert_eq!(k.key_ops, Some(strings(&["sign", "verify"])));
         assert_eq!(k.enabled, Some(false), "explicit false is kept as false");
-        assert_eq!(
-            k.expires_at,
-            secs(1_767_225_600.0),
-            "epoch sent as a string"
-        );
+        assert_eq!(k.expires_at, secs(1_767_225_600.0), "epoch sent as a string");
         assert_eq!(k.not_before, secs(1_700_000_000.0));
         assert_eq!(k.recoverable_days, Some(7));
         assert_eq!(k.managed, Some(true));
@@ -1423,19 +1141,10 @@ mod tests {
         padded.extend(modulus(384, 0xC1));
         assert_eq!(rsa_modulus_bits(&URL_SAFE_NO_PAD.encode(&padded)), Ok(3072));
         // Top bit clear: 4095 bits, not 4096.
-        assert_eq!(
-            rsa_modulus_bits(&URL_SAFE_NO_PAD.encode(modulus(512, 0x7F))),
-            Ok(4095)
-        );
+        assert_eq!(rsa_modulus_bits(&URL_SAFE_NO_PAD.encode(modulus(512, 0x7F))), Ok(4095));
         // Standard alphabet with padding is accepted.
-        assert_eq!(
-            rsa_modulus_bits(&STANDARD.encode(modulus(256, 0xFF))),
-            Ok(2048)
-        );
-        assert!(
-            rsa_modulus_bits("AAAA").is_err(),
-            "a zero modulus is not a size"
-        );
+        assert_eq!(rsa_modulus_bits(&STANDARD.encode(modulus(256, 0xFF))), Ok(2048));
+        assert!(rsa_modulus_bits("AAAA").is_err(), "a zero modulus is not a size");
         let body = json!({"key": {"kid": "https://v.vault.azure.net/keys/k/1", "kty": "RSA", "n": "not*base64"}});
         assert!(matches!(
             key_bundle(&ctx(), &body, true, HASH),
@@ -1459,30 +1168,16 @@ mod tests {
                 ConvertError::MissingField { field, .. } => {
                     assert!(expect_missing && field == "key.kid", "{kid}")
                 }
-                ConvertError::InvalidField {
-                    field,
-                    ref resource,
-                    ..
-                } => {
+                ConvertError::InvalidField { field, ref resource, .. } => {
                     assert!(!expect_missing && field == "key.kid", "{kid}");
-                    assert_eq!(
-                        resource,
-                        kid.as_str().unwrap(),
-                        "the error names the identifier"
-                    );
+                    assert_eq!(resource, kid.as_str().unwrap(), "the error names the identifier");
                 }
                 other => panic!("{kid}: unexpected {other:?}"),
             }
             let item = json!({"kid": kid, "attributes": {}});
-            assert!(
-                key_version_item(&ctx(), &item, None, HASH).is_err(),
-                "{kid}"
-            );
+            assert!(key_version_item(&ctx(), &item, None, HASH).is_err(), "{kid}");
         }
-        assert!(matches!(
-            key_bundle(&ctx(), &json!({"key": "x"}), true, HASH),
-            Err(ConvertError::Shape { .. })
-        ));
+        assert!(matches!(key_bundle(&ctx(), &json!({"key": "x"}), true, HASH), Err(ConvertError::Shape { .. })));
     }
 
     fn hand_vault(properties: Value) -> Value {
@@ -1515,44 +1210,24 @@ mod tests {
         assert_eq!(v.rbac_authorization_enabled, Some(false));
         assert_eq!(v.network_default_action.as_deref(), Some("Deny"));
         assert_eq!(v.network_bypass.as_deref(), Some("None"));
-        assert_eq!(
-            v.network_ip_rule_count, None,
-            "networkAcls without ipRules: not said"
-        );
+        assert_eq!(v.network_ip_rule_count, None, "networkAcls without ipRules: not said");
         assert_eq!(v.network_vnet_rule_count, None);
         assert_eq!(v.private_endpoint_count, Some(2));
-        assert_eq!(
-            v.access_policy_count,
-            Some(0),
-            "an empty array is a count of zero"
-        );
+        assert_eq!(v.access_policy_count, Some(0), "an empty array is a count of zero");
         assert_eq!(v.sku_name, None);
         assert!(policies.is_empty());
 
-        let bad = hand_vault(
-            json!({"vaultUri": "https://x.vault.azure.net", "enablePurgeProtection": "maybe"}),
-        );
+        let bad = hand_vault(json!({"vaultUri": "https://x.vault.azure.net", "enablePurgeProtection": "maybe"}));
         match key_vault(&ctx(), &bad, HASH) {
-            Err(ConvertError::Shape {
-                what: "key vault",
-                resource,
-                ..
-            }) => assert!(resource.ends_with("hand-kv")),
+            Err(ConvertError::Shape { what: "key vault", resource, .. }) => assert!(resource.ends_with("hand-kv")),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             key_vault(&ctx(), &hand_vault(json!({})), HASH),
-            Err(ConvertError::MissingField {
-                field: "properties.vaultUri",
-                ..
-            })
+            Err(ConvertError::MissingField { field: "properties.vaultUri", .. })
         ));
         assert!(matches!(
-            key_vault(
-                &ctx(),
-                &json!({"name": "x", "properties": {"vaultUri": "https://x.vault.azure.net"}}),
-                HASH
-            ),
+            key_vault(&ctx(), &json!({"name": "x", "properties": {"vaultUri": "https://x.vault.azure.net"}}), HASH),
             Err(ConvertError::MissingField { field: "id", .. })
         ));
         assert!(matches!(
@@ -1561,10 +1236,7 @@ mod tests {
                 &json!({"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/managedHSMs/h", "properties": {}}),
                 HASH
             ),
-            Err(ConvertError::MissingField {
-                field: "properties.hsmUri",
-                ..
-            })
+            Err(ConvertError::MissingField { field: "properties.hsmUri", .. })
         ));
     }
 
@@ -1577,32 +1249,12 @@ mod tests {
                 true,
                 false,
             ),
-            (
-                json!({"keys": ["all"]}),
-                Some(strings(&["all"])),
-                true,
-                true,
-            ),
-            (
-                json!({"keys": ["get", "wrapKey"]}),
-                Some(strings(&["get", "wrapKey"])),
-                false,
-                false,
-            ),
-            (
-                json!({"keys": ["list", "Rotate"]}),
-                Some(strings(&["list", "Rotate"])),
-                false,
-                true,
-            ),
+            (json!({"keys": ["all"]}), Some(strings(&["all"])), true, true),
+            (json!({"keys": ["get", "wrapKey"]}), Some(strings(&["get", "wrapKey"])), false, false),
+            (json!({"keys": ["list", "Rotate"]}), Some(strings(&["list", "Rotate"])), false, true),
             (
                 json!({"keys": ["get", "unwrapKey", "wrapKey", "SetRotationPolicy"]}),
-                Some(strings(&[
-                    "get",
-                    "unwrapKey",
-                    "wrapKey",
-                    "SetRotationPolicy",
-                ])),
+                Some(strings(&["get", "unwrapKey", "wrapKey", "SetRotationPolicy"])),
                 true,
                 true,
             ),
@@ -1616,26 +1268,18 @@ mod tests {
             let (_, policies) = key_vault(&ctx(), &item, HASH).unwrap();
             let p = &policies[0];
             assert_eq!(p.key_permissions, keys);
-            assert_eq!(
-                (p.grants_key_use, p.manages_keys),
-                (use_, manage),
-                "{permissions}"
-            );
+            assert_eq!((p.grants_key_use, p.manages_keys), (use_, manage), "{permissions}");
             assert_eq!(p.application_id.as_deref(), Some("app"));
             assert_eq!(
                 p.vault_resource_id,
                 "/subscriptions/s1/resourcegroups/rg/providers/microsoft.keyvault/vaults/hand-kv"
             );
         }
-        let no_object = hand_vault(
-            json!({"vaultUri": "https://hand-kv.vault.azure.net", "accessPolicies": [{"tenantId": "t"}]}),
-        );
+        let no_object =
+            hand_vault(json!({"vaultUri": "https://hand-kv.vault.azure.net", "accessPolicies": [{"tenantId": "t"}]}));
         assert!(matches!(
             key_vault(&ctx(), &no_object, HASH),
-            Err(ConvertError::MissingField {
-                field: "properties.accessPolicies[].objectId",
-                ..
-            })
+            Err(ConvertError::MissingField { field: "properties.accessPolicies[].objectId", .. })
         ));
     }
 
@@ -1643,20 +1287,8 @@ mod tests {
     fn rotation_policies_without_a_rotate_action_do_not_rotate() {
         let key = KeyReference::parse_key_id("https://kv.vault.azure.net/keys/k1").unwrap();
         let table = [
-            (
-                json!({"lifetimeActions": [], "attributes": {"expiryTime": "P1Y"}}),
-                false,
-                0,
-                None,
-                None,
-            ),
-            (
-                json!({"id": "https://kv.vault.azure.net/keys/k1/rotationpolicy"}),
-                false,
-                0,
-                None,
-                None,
-            ),
+            (json!({"lifetimeActions": [], "attributes": {"expiryTime": "P1Y"}}), false, 0, None, None),
+            (json!({"id": "https://kv.vault.azure.net/keys/k1/rotationpolicy"}), false, 0, None, None),
             // What Key Vault returns for a key nobody set a policy on: notify only.
             (
                 json!({"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}]}),
@@ -1685,10 +1317,7 @@ mod tests {
         }
         assert!(matches!(
             rotation_policy(&ctx(), &key, &json!({"lifetimeActions": {"a": 1}}), HASH),
-            Err(ConvertError::Shape {
-                what: "rotation policy",
-                ..
-            })
+            Err(ConvertError::Shape { what: "rotation policy", .. })
         ));
     }
 
@@ -1700,9 +1329,7 @@ mod tests {
         assert!(v.is_latest);
         assert_eq!(v.expires_at, secs(1.8e9));
         assert_eq!(
-            KeyReference::from_parts(&v.key_vault_uri, &v.key_name, None)
-                .unwrap()
-                .vault_kind,
+            KeyReference::from_parts(&v.key_vault_uri, &v.key_name, None).unwrap().vault_kind,
             VaultKind::ManagedHsm
         );
     }

@@ -411,9 +411,7 @@ mod lenient {
         }
 
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            i64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            i64::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
         }
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
@@ -430,9 +428,7 @@ mod lenient {
             if t.is_empty() {
                 return Ok(None);
             }
-            t.parse::<i64>()
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+            t.parse::<i64>().map(Some).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
         }
 
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {

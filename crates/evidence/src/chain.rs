@@ -322,7 +322,9 @@ fn matching_roles(assignments: Option<&Vec<&RoleAssignmentRow>>, principal: &str
     let mut roles: Vec<String> = assignments
         .into_iter()
         .flatten()
-        .filter(|a| a.principal_id.eq_ignore_ascii_case(principal) && a.grants_key_use && scope_covers(&a.scope, target))
+        .filter(|a| {
+            a.principal_id.eq_ignore_ascii_case(principal) && a.grants_key_use && scope_covers(&a.scope, target)
+        })
         .map(|a| a.role_name.clone().unwrap_or_else(|| a.role_definition_guid.clone()))
         .collect();
     roles.sort();
@@ -350,7 +352,9 @@ mod tests {
             tenant_id: "t".into(),
             snapshot_id: "s".into(),
             subscription_id: "s1".into(),
-            resource_id: format!("/subscriptions/s1/resourcegroups/rg/providers/microsoft.storage/storageaccounts/{name}"),
+            resource_id: format!(
+                "/subscriptions/s1/resourcegroups/rg/providers/microsoft.storage/storageaccounts/{name}"
+            ),
             resource_id_original: name.into(),
             resource_type: resource_types::STORAGE_ACCOUNT.into(),
             resource_name: name.into(),

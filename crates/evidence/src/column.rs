@@ -90,9 +90,7 @@ impl Column for Timestamp {
         false
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
-        Arc::new(
-            TimestampMicrosecondArray::from_iter_values(values.map(|t| t.micros())).with_timezone("UTC"),
-        )
+        Arc::new(TimestampMicrosecondArray::from_iter_values(values.map(|t| t.micros())).with_timezone("UTC"))
     }
 }
 
@@ -104,12 +102,7 @@ impl Column for Option<Timestamp> {
         true
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
-        Arc::new(
-            values
-                .map(|o| o.map(|t| t.micros()))
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        )
+        Arc::new(values.map(|o| o.map(|t| t.micros())).collect::<TimestampMicrosecondArray>().with_timezone("UTC"))
     }
 }
 

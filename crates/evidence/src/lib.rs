@@ -235,7 +235,12 @@ pub fn all_schemas() -> Vec<(&'static str, u32, &'static str, arrow_schema::Sche
     let mut out = Vec::new();
     macro_rules! describe {
         ($field:ident, $row:ty) => {
-            out.push((<$row as Table>::NAME, <$row as Table>::SCHEMA_VERSION, <$row as Table>::description(), <$row as Table>::schema()));
+            out.push((
+                <$row as Table>::NAME,
+                <$row as Table>::SCHEMA_VERSION,
+                <$row as Table>::description(),
+                <$row as Table>::schema(),
+            ));
         };
     }
     for_each_table!(describe);

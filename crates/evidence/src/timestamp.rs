@@ -96,15 +96,7 @@ impl Timestamp {
         if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
             return None;
         }
-        let rfc = format!(
-            "{}-{}-{}T{}:{}:{}Z",
-            &id[0..4],
-            &id[4..6],
-            &id[6..8],
-            &id[9..11],
-            &id[11..13],
-            &id[13..15]
-        );
+        let rfc = format!("{}-{}-{}T{}:{}:{}Z", &id[0..4], &id[4..6], &id[6..8], &id[9..11], &id[11..13], &id[13..15]);
         Self::parse(&rfc)
     }
 }

@@ -93,18 +93,58 @@ pub mod roles {
 
     /// Azure RBAC roles on Key Vault (management plane RBAC applied to the data plane).
     pub const KEY_VAULT: &[KnownRole] = &[
-        KnownRole { guid: "e147488a-f6f5-4113-8e2d-b22465e65bf6", name: "Key Vault Crypto Service Encryption User", grants_key_use: true, manages_keys: false },
-        KnownRole { guid: "12338af0-0e69-4776-bea7-57ae8d297424", name: "Key Vault Crypto User", grants_key_use: true, manages_keys: false },
-        KnownRole { guid: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", name: "Key Vault Crypto Officer", grants_key_use: true, manages_keys: true },
-        KnownRole { guid: "00482a5a-887f-4fb3-b363-3b7fe8e74483", name: "Key Vault Administrator", grants_key_use: true, manages_keys: true },
+        KnownRole {
+            guid: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+            name: "Key Vault Crypto Service Encryption User",
+            grants_key_use: true,
+            manages_keys: false,
+        },
+        KnownRole {
+            guid: "12338af0-0e69-4776-bea7-57ae8d297424",
+            name: "Key Vault Crypto User",
+            grants_key_use: true,
+            manages_keys: false,
+        },
+        KnownRole {
+            guid: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+            name: "Key Vault Crypto Officer",
+            grants_key_use: true,
+            manages_keys: true,
+        },
+        KnownRole {
+            guid: "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+            name: "Key Vault Administrator",
+            grants_key_use: true,
+            manages_keys: true,
+        },
     ];
 
     /// Managed HSM local RBAC roles (assigned in the HSM's data plane).
     pub const MANAGED_HSM: &[KnownRole] = &[
-        KnownRole { guid: "33413926-3206-4cdd-b39a-83574fe37a17", name: "Managed HSM Crypto Service Encryption User", grants_key_use: true, manages_keys: false },
-        KnownRole { guid: "21dbd100-6940-42c2-9190-5d6cb909625b", name: "Managed HSM Crypto User", grants_key_use: true, manages_keys: true },
-        KnownRole { guid: "515eb02d-2335-4d2d-92f2-b1cbdf9c3778", name: "Managed HSM Crypto Officer", grants_key_use: false, manages_keys: true },
-        KnownRole { guid: "a290e904-7015-4bba-90c8-60543313cdb4", name: "Managed HSM Administrator", grants_key_use: false, manages_keys: true },
+        KnownRole {
+            guid: "33413926-3206-4cdd-b39a-83574fe37a17",
+            name: "Managed HSM Crypto Service Encryption User",
+            grants_key_use: true,
+            manages_keys: false,
+        },
+        KnownRole {
+            guid: "21dbd100-6940-42c2-9190-5d6cb909625b",
+            name: "Managed HSM Crypto User",
+            grants_key_use: true,
+            manages_keys: true,
+        },
+        KnownRole {
+            guid: "515eb02d-2335-4d2d-92f2-b1cbdf9c3778",
+            name: "Managed HSM Crypto Officer",
+            grants_key_use: false,
+            manages_keys: true,
+        },
+        KnownRole {
+            guid: "a290e904-7015-4bba-90c8-60543313cdb4",
+            name: "Managed HSM Administrator",
+            grants_key_use: false,
+            manages_keys: true,
+        },
     ];
 
     /// Looks a role up by GUID in both lists.

@@ -59,26 +59,14 @@ pub enum Reply {
 
 impl Reply {
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Reply::Answer {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.into(),
-        }
+        Reply::Answer { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into() }
     }
 
     pub fn with_header(self, name: &str, value: &str) -> Self {
         match self {
-            Reply::Answer {
-                status,
-                mut headers,
-                body,
-            } => {
+            Reply::Answer { status, mut headers, body } => {
                 headers.push((name.into(), value.into()));
-                Reply::Answer {
-                    status,
-                    headers,
-                    body,
-                }
+                Reply::Answer { status, headers, body }
             }
             Reply::Hang => Reply::Hang,
         }
@@ -171,9 +159,7 @@ pub fn fast_retry() -> RetryConfig {
 
 /// Fails the test instead of hanging if the client under test does not respect its bounds.
 pub async fn bounded<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(30), future)
-        .await
-        .expect("the client did not finish within 30 s")
+    tokio::time::timeout(Duration::from_secs(30), future).await.expect("the client did not finish within 30 s")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -187,12 +173,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let host = header("x-forwarded-host").unwrap_or_default();
     let path = uri.path().to_owned();
     if method == Method::POST && path.ends_with("/oauth2/v2.0/token") {
@@ -212,11 +193,7 @@ async fn handle(
         all.len() - 1
     };
     match (state.responder)(&seen, index) {
-        Reply::Answer {
-            status,
-            headers,
-            body,
-        } => {
+        Reply::Answer { status, headers, body } => {
             let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap());
             for (name, value) in headers {
                 response = response.header(name, value);
@@ -225,35 +202,25 @@ async fn handle(
         }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            Response::builder()
-                .status(StatusCode::GATEWAY_TIMEOUT)
-                .body(Body::empty())
-                .unwrap()
+            Response::builder().status(StatusCode::GATEWAY_TIMEOUT).body(Body::empty()).unwrap()
         }
     }
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` with a client-credentials form, like Entra ID.
 fn token(state: &SimState, path: &str, body: &[u8]) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let form: Vec<(String, String)> =
+        url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     state.token_paths.lock().unwrap().push(path.to_owned());
     let respond = |status: u16, json: String| {
-        Response::builder()
-            .status(status)
-            .header("content-type", "application/json")
-            .body(Body::from(json))
-            .unwrap()
+        Response::builder().status(status).header("content-type", "application/json").body(Body::from(json)).unwrap()
     };
     if field("grant_type") != "client_credentials" || field("client_id") != CLIENT_ID {
-        return respond(400, r#"{"error":"invalid_request","error_description":"AADSTS900144: bad form","error_codes":[900144]}"#.into());
+        return respond(
+            400,
+            r#"{"error":"invalid_request","error_description":"AADSTS900144: bad form","error_codes":[900144]}"#.into(),
+        );
     }
     if field("client_secret") != SECRET {
         return respond(401, r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#.into());
@@ -262,8 +229,6 @@ fn token(state: &SimState, path: &str, body: &[u8]) -> Response {
     state.token_scopes.lock().unwrap().push(field("scope"));
     respond(
         200,
-        format!(
-            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok-{n}"}}"#
-        ),
+        format!(r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok-{n}"}}"#),
     )
 }
