@@ -2,6 +2,9 @@
 //! azure_core pipeline, bearer policy, credential and Key Vault client on loopback) and reads what it wrote
 //! with the tools users have (DuckDB, pyarrow).
 
+// Test code: a failed expectation is a failed test, with the message saying which.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 mod demo;

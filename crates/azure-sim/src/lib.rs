@@ -1,1 +1,135 @@
-//! placeholder
+//! `azure-sim`: a loopback Azure for `cmk-evidence` — Entra ID token endpoint, Azure Resource Manager and the
+//! Key Vault / Managed HSM data plane, answering like Azure does for the reads the collectors make, from a
+//! scenario data file. It is the estate `cmk-evidence demo` runs against and the test double of every
+//! end-to-end test. It depends on no other workspace crate.
+//!
+//! # Use
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), azure_sim::Error> {
+//! use azure_sim::{Scenario, SimOptions};
+//!
+//! let scenario = Scenario::default_scenario();
+//! let (client_id, secret) = scenario.client_credentials();
+//! let sim = azure_sim::start(scenario, SimOptions::default()).await?;
+//! // Point an HTTP client at http://{sim.addr()}, keeping the original https URL's path and query and
+//! // sending the original host in `x-forwarded-host` (what the test transport of azure-rest does).
+//! println!("listening on {} for client {client_id}", sim.addr());
+//! let _ = secret;
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Routing
+//!
+//! Each request is routed on `x-forwarded-host` (falling back to `Host`):
+//! - `login.*` or the scenario's `authority_host` → token endpoint `POST /{tenant}/oauth2/v2.0/token`;
+//! - `{name}.vault.*` → Key Vault data plane of vault `{name}`; `{name}.managedhsm.*` → Managed HSM `{name}`;
+//! - anything else → Azure Resource Manager.
+//!
+//! # Routes served (GET unless noted; any api-version of the right form is accepted, none → 400)
+//!
+//! - Token: `POST /{tenant id or default domain}/oauth2/v2.0/token` (client credentials; secret or assertion).
+//! - ARM (bearer token for a `management.*` audience): `/tenants`, `/subscriptions` (paged),
+//!   `/subscriptions/{s}`, `/subscriptions/{s}/resources` (paged, generic shape), `/subscriptions/{s}/resourcegroups`
+//!   (paged) and `/resourcegroups/{rg}`; lists by type at subscription or resource-group scope,
+//!   `.../providers/{namespace}/{type}` (paged: `Microsoft.Storage/storageAccounts`, `Microsoft.KeyVault/vaults`,
+//!   `Microsoft.KeyVault/managedHSMs`, `Microsoft.ManagedIdentity/userAssignedIdentities`, any `[[other_resources]]`
+//!   type, anything else empty); `GET` of one resource by id (child collections of an existing resource answer
+//!   an empty list); `{scope}/providers/Microsoft.Authorization/roleAssignments` at any scope, with
+//!   `$filter=atScope()`, `principalId eq '…'`, `assignedTo('…')`.
+//! - Key Vault / Managed HSM (bearer token for the host's audience, after a 401 challenge): `/keys` (paged),
+//!   `/keys/{name}` and `/keys/{name}/`, `/keys/{name}/{version}`, `/keys/{name}/versions` (paged),
+//!   `/keys/{name}/rotationpolicy`; Managed HSM only: `{/ | /keys | /keys/{name}}/providers/
+//!   Microsoft.Authorization/roleAssignments`.
+//!
+//! # Scenario format (TOML)
+//!
+//! A full, commented example is `scenarios/default.toml`. Tables and fields (`?` = optional; every table rejects
+//! unknown fields, so a typo fails with its line number):
+//!
+//! - `extends?` — name of a built-in scenario whose entries come first (this file's lists are appended; its
+//!   `[tenant]`, `[credentials]`, `[simulation]` replace the base's when present). `description?`.
+//! - `[tenant]` `id`, `display_name`, `default_domain`, `country_code?`, `authority_host?`.
+//! - `[credentials]` the service principal the simulator accepts: `client_id`, `client_secret`, `object_id`,
+//!   `accept_client_assertion?` (default true: any non-empty assertion for `client_id`).
+//! - `[simulation]` `now` (RFC 3339, the fixed clock), `adoption_delay?` (ISO 8601 duration before accounts that
+//!   follow the latest version adopt a rotated one; default 0), `latency_ms?` (added to every response).
+//! - `[[subscriptions]]` `id`, `display_name`, `state?` (`Enabled`), `access?` (`reader` | `denied`: every
+//!   request in a denied subscription answers 403 `AuthorizationFailed`), `listed?` (shown by
+//!   `GET /subscriptions`, default true), `quota_id?`, `tags?`.
+//! - `[[identities]]` user-assigned identities: `id`, `principal_id`, `client_id`, `location?`.
+//! - `[[vaults]]` `id`, `location`, `sku?` (`standard`), `tenant_id?`, and — each emitted only when set, absent
+//!   otherwise — `soft_delete?`, `soft_delete_retention_days?`, `purge_protection?`, `rbac_authorization?`,
+//!   `public_network_access?`, `enabled_for_deployment?`, `enabled_for_disk_encryption?`,
+//!   `enabled_for_template_deployment?`, `network_acls?` {`bypass`, `default_action`, `ip_rules`,
+//!   `virtual_network_rules`}; `[[vaults.access_policies]]` {`object_id`, `tenant_id?`, `application_id?`,
+//!   `keys`, `secrets`, `certificates`}; `created?`, `created_by?`, `tags?`; `data_plane_access?` (`reader` |
+//!   `denied`: keys answer 403 to the caller).
+//! - `[[managed_hsms]]` `id`, `location`, `sku?` (`Standard_B1`), `soft_delete?`, `soft_delete_retention_days?`,
+//!   `purge_protection?`, `public_network_access?`, `network_acls?`, `initial_admin_object_ids?`, `created?`,
+//!   `tags?`, `data_plane_access?`.
+//! - `[[keys]]` `vault` (vault or HSM name), `name`, `kty` (`RSA`, `RSA-HSM`, `EC`, `EC-HSM`, `oct-HSM`),
+//!   `size` (RSA: 2048/3072/4096) or `curve` (EC), `key_ops?`, `tags?`; versions as `[[keys.versions]]`
+//!   {`id?` (32 hex; derived if absent), `created`, `updated?`, `enabled?` (true), `not_before?`, `expires?`,
+//!   `tags?`} and/or `[keys.version_series]` {`count`, `first_created`, `interval`, `expires_after?`,
+//!   `disabled_before?`} for many versions; `[keys.rotation_policy]` {`expiry_time?`, `created?`, `updated?`,
+//!   `lifetime_actions` = [{`action` = `Rotate`|`Notify`, `time_after_create` | `time_before_expiry`}]}.
+//! - `[[storage_accounts]]` `id`, `location`, `created`, `kind?` (`StorageV2`), `sku?` (`Standard_LRS`),
+//!   `access_tier?`, `tags?`, `network_default_action?`, `public_network_access?`, `is_hns_enabled?`,
+//!   `identity?` {`type` = `SystemAssigned` | `UserAssigned` | `SystemAssigned,UserAssigned` | `None`,
+//!   `principal_id?`, `user_assigned?` = [identity ids]}; `[storage_accounts.encryption]` {`key_source`
+//!   (`Microsoft.Storage` | `Microsoft.Keyvault`), `require_infrastructure_encryption?`, `key_vault_uri`,
+//!   `key_name`, `key_version?` (version id or `#N` = N-th oldest; absent/`""` = follow latest),
+//!   `in_use_version?` (follow-latest only: the version the account has adopted; default the latest),
+//!   `user_assigned_identity?` (absent = system-assigned), `federated_identity_client_id?`,
+//!   `last_key_rotation?`, `auto_adopt?` (true), `external_key?` (a reason: the vault is deliberately outside
+//!   the scenario; without it a reference to an unknown vault, key or version fails the load)}.
+//! - `[[role_assignments]]` ARM RBAC: `scope` (subscription, resource group, resource or
+//!   `{vault id}/keys/{name}`), `role` (role definition GUID), `principal_id`, `principal_type?`
+//!   (`ServicePrincipal`), `name?`, `created?`, `created_by?`, `description?`.
+//! - `[[hsm_role_assignments]]` Managed HSM local RBAC: `hsm`, `scope` (`/`, `/keys`, `/keys/{name}`), `role`,
+//!   `principal_id`, `name?`.
+//! - `[[other_resources]]` resources only listed generically (`GET .../resources`, list by type): `id`,
+//!   `location`, `kind?`, `sku?`, `tags?`.
+//! - `[[faults]]` `name`, `kind` (`throttle` 429 + `Retry-After` | `unavailable` 503 | `slow` | `malformed`
+//!   truncated body | `forbidden` 403 | `server_error` 500), `path_contains`, `method?`, `host?`, `times?`
+//!   (absent = always), `retry_after_seconds?` (throttle default 10), `delay_ms` (slow).
+//!
+//! # Modelling choices worth knowing
+//!
+//! - ARM lists page at [`SimOptions::page_size`] with an absolute `nextLink` (`$skipToken`); Key Vault lists page
+//!   at 25 (or `maxresults`) with `nextLink` on `https://{host}:443` (`$skiptoken`), `null` on the last page.
+//! - Reading a disabled key version answers 403 `KeyDisabled` (as Key Vault does); its attributes are still in
+//!   the versions list. Versions are listed in version-id order, not by age.
+//! - A key without a configured rotation policy answers 200 with Key Vault's implicit default (one `Notify`
+//!   30 days before expiry, `attributes: {}`, no `id`).
+//! - A vault host that is not in the scenario challenges, then answers 403 `ForbiddenByRbac` — what a caller
+//!   sees for a customer's vault in another tenant or subscription.
+//! - Managed HSM role assignment ids are `/providers/Microsoft.Authorization/roleAssignments/{name}` whatever the
+//!   scope, as the service writes them.
+//! - The `sign`/`wrapKey` operations are not simulated (501).
+//!
+//! # Benchmarks
+//!
+//! [`Scenario::synthetic`] builds a large deterministic estate in memory (e.g. 100,000 storage accounts and
+//! 2,000 keys) and [`Scenario::with_latency_ms`] adds per-response latency; the ARM read quota (250 per
+//! subscription, 25/s refill, 429 when empty) is always on.
+
+mod arm;
+mod arm_shapes;
+mod dataplane;
+mod error;
+mod faults;
+mod material;
+mod quota;
+mod resource_id;
+mod scenario;
+mod server;
+mod synthetic;
+mod timestamps;
+mod token;
+
+pub use error::Error;
+pub use scenario::Scenario;
+pub use server::{RunningSim, SimOptions, SimStats, serve_forever, start};

@@ -45,8 +45,8 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
     let counts: Vec<String> = t.row_counts().iter().map(|(name, n)| format!("{name} {n}")).collect();
     println!("Rows: {}\n", counts.join(", "));
     println!(
-        "{:<24} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} {}",
-        "RESOURCE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE", "CHAIN"
+        "{:<24} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} CHAIN",
+        "RESOURCE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE"
     );
     for c in &t.cmk_chain {
         let keys = match c.key_source.as_deref() {

@@ -1,0 +1,1068 @@
+//! End-to-end checks of the simulator over real HTTP: a plain reqwest client talks to `http://127.0.0.1:<port>`
+//! and names the Azure host it means in `x-forwarded-host`, as the azure-rest test transport does.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use azure_sim::{RunningSim, Scenario, SimOptions};
+use serde_json::Value;
+
+const ARM: &str = "management.azure.com";
+const LOGIN: &str = "login.microsoftonline.com";
+const KV_PROD: &str = "kv-contoso-prod.vault.azure.net";
+const KV_LEGACY: &str = "kv-contoso-legacy.vault.azure.net";
+const HSM: &str = "mhsm-contoso-prod.managedhsm.azure.net";
+const SUB_PROD: &str = "2c63888f-28f0-4481-be6d-dce7a7ace732";
+const SUB_SHARED: &str = "8a119b9e-16bc-4732-8f7b-7676d015b0dc";
+const SUB_SANDBOX: &str = "bc67ba94-637d-4efa-a09e-467ada679f81";
+const VAULT_PROD_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-keys-prod/providers/Microsoft.KeyVault/vaults/kv-contoso-prod";
+const CRYPTO_USER: &str = "e147488a-f6f5-4113-8e2d-b22465e65bf6";
+
+/// A response, reduced.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    addr: SocketAddr,
+}
+
+impl Client {
+    fn new(sim: &RunningSim) -> Client {
+        Client { http: reqwest::Client::new(), addr: sim.addr() }
+    }
+
+    async fn get(&self, host: &str, path_and_query: &str, token: Option<&str>) -> Answer {
+        let mut request =
+            self.http.get(format!("http://{}{}", self.addr, path_and_query)).header("x-forwarded-host", host);
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        let response = request.send().await.expect("request reaches the simulator");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("body"),
+        }
+    }
+
+    /// Follow an absolute `nextLink` the way the test transport would: same path and query, host forwarded.
+    async fn follow(&self, link: &str, token: &str) -> Answer {
+        let url = url::Url::parse(link).expect("nextLink is an absolute URL");
+        assert_eq!(url.scheme(), "https", "nextLink keeps the https scheme: {link}");
+        let host = url.host_str().expect("host").to_string();
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        self.get(&host, &path, Some(token)).await
+    }
+
+    async fn post_token(&self, host: &str, tenant: &str, form: &[(&str, &str)]) -> Answer {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let response = self
+            .http
+            .post(format!("http://{}/{tenant}/oauth2/v2.0/token", self.addr))
+            .header("x-forwarded-host", host)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("token request reaches the simulator");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("body"),
+        }
+    }
+
+    /// A token for `resource` (e.g. `https://management.azure.com`) with the scenario's credentials.
+    async fn token(&self, scenario: &Scenario, resource: &str) -> String {
+        let (client_id, secret) = scenario.client_credentials();
+        let scope = format!("{resource}/.default");
+        let answer = self
+            .post_token(
+                LOGIN,
+                scenario.tenant_id(),
+                &[
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", secret.as_str()),
+                    ("grant_type", "client_credentials"),
+                    ("scope", scope.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let body = answer.json();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3599);
+        body["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// All items of an ARM list, following `nextLink`; returns the items and the number of pages.
+    async fn list_all(&self, path_and_query: &str, token: &str) -> (Vec<Value>, usize) {
+        let mut answer = self.get(ARM, path_and_query, Some(token)).await;
+        let mut items = Vec::new();
+        let mut pages = 0;
+        loop {
+            assert_eq!(answer.status, 200, "{path_and_query}: {}", answer.text);
+            pages += 1;
+            assert!(pages < 50, "paging does not end");
+            let body = answer.json();
+            items.extend(body["value"].as_array().cloned().unwrap_or_default());
+            match body["nextLink"].as_str() {
+                Some(link) => answer = self.follow(link, token).await,
+                None => break,
+            }
+        }
+        (items, pages)
+    }
+}
+
+async fn start(scenario: Scenario) -> (RunningSim, Client, Scenario) {
+    let sim = azure_sim::start(scenario.clone(), SimOptions::default()).await.expect("simulator starts");
+    let client = Client::new(&sim);
+    (sim, client, scenario)
+}
+
+fn example(path: &str) -> Value {
+    let full = format!("{}/../../../shared/arm-examples/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full)
+        .unwrap_or_else(|e| panic!("reference example {full} is needed by this test: {e}"));
+    serde_json::from_str(&text).expect("example is JSON")
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn token_then_paged_storage_lists_reach_every_account() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+
+    let (subs, sub_pages) = client.list_all("/subscriptions?api-version=2022-12-01", &token).await;
+    assert_eq!(subs.len(), 3);
+    assert_eq!(sub_pages, 2, "page size 2 splits three subscriptions");
+    for s in &subs {
+        assert_eq!(s["tenantId"], scenario.tenant_id());
+        for field in ["subscriptionId", "displayName", "state"] {
+            assert!(s[field].is_string(), "{field} in {s}");
+        }
+    }
+
+    let first = client
+        .get(
+            ARM,
+            &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(first.header("x-ms-ratelimit-remaining-subscription-reads"), Some("249"));
+    assert!(first.header("x-ms-request-id").is_some());
+    assert!(first.header("x-ms-correlation-request-id").is_some());
+    let link = first.json()["nextLink"].as_str().unwrap_or_default().to_string();
+    assert!(
+        link.starts_with(&format!(
+            "https://{ARM}/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?"
+        )),
+        "{link}"
+    );
+    assert!(link.contains("$skipToken="), "{link}");
+
+    let mut names = BTreeSet::new();
+    for sub in [SUB_PROD, SUB_SHARED] {
+        let (accounts, pages) = client
+            .list_all(
+                &format!("/subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01"),
+                &token,
+            )
+            .await;
+        assert!(pages >= 2, "{sub}: paging exercised");
+        for a in accounts {
+            assert_eq!(a["type"], "Microsoft.Storage/storageAccounts");
+            names.insert(a["name"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "stcontosoprod01",
+        "stcontosoprod02",
+        "stcontosofinance01",
+        "stcontosoreports",
+        "stcontosodatalake",
+        "stcontosolegacy",
+        "stcontosologs",
+        "stcontosopayments",
+        "stsaasfabrikam01",
+        "stshareddiag01",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    assert_eq!(names, expected);
+
+    let later = client
+        .get(
+            ARM,
+            &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.KeyVault/vaults?api-version=2025-05-01"),
+            Some(&token),
+        )
+        .await;
+    let remaining: u64 =
+        later.header("x-ms-ratelimit-remaining-subscription-reads").and_then(|v| v.parse().ok()).unwrap_or(999);
+    assert!(remaining < 249, "quota counts down per subscription: {remaining}");
+
+    let stats = sim.stats();
+    assert_eq!(stats.token_requests, 1);
+    assert!(stats.by_route.get("arm.storageAccounts.list").copied().unwrap_or(0) >= 4);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn arm_refuses_missing_foreign_and_wrong_audience_tokens() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let path = format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01");
+
+    let none = client.get(ARM, &path, None).await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.error_code(), "AuthenticationFailed");
+    assert!(none.header("www-authenticate").is_some());
+    assert!(none.header("x-ms-ratelimit-remaining-subscription-reads").is_some());
+
+    let forged = client.get(ARM, &path, Some("not-a-token-we-issued")).await;
+    assert_eq!(forged.status, 401);
+    assert_eq!(forged.error_code(), "InvalidAuthenticationToken");
+
+    let vault_token = client.token(&scenario, "https://vault.azure.net").await;
+    let wrong = client.get(ARM, &path, Some(&vault_token)).await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.error_code(), "InvalidAuthenticationTokenAudience");
+
+    // the older ARM audience works too
+    let classic = client.token(&scenario, "https://management.core.windows.net/").await;
+    assert_eq!(client.get(ARM, &path, Some(&classic)).await.status, 200);
+
+    assert_eq!(sim.stats().unauthenticated_401, 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_endpoint_answers_like_entra_id() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let (client_id, secret) = scenario.client_credentials();
+    let scope = "https://management.azure.com/.default";
+    let base = [("client_id", client_id.as_str()), ("grant_type", "client_credentials"), ("scope", scope)];
+
+    let mut wrong_secret = base.to_vec();
+    wrong_secret.push(("client_secret", "nope"));
+    let a = client.post_token(LOGIN, scenario.tenant_id(), &wrong_secret).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(a.json()["error"], "invalid_client");
+    assert!(a.json()["error_description"].as_str().unwrap_or_default().starts_with("AADSTS7000215:"));
+    assert_eq!(a.json()["error_codes"][0], 7000215);
+
+    let mut good = base.to_vec();
+    good.push(("client_secret", secret.as_str()));
+    let a = client.post_token(LOGIN, "00000000-0000-0000-0000-000000000000", &good).await;
+    assert_eq!(a.status, 400);
+    assert!(a.json()["error_description"].as_str().unwrap_or_default().starts_with("AADSTS90002:"));
+
+    // the default domain is accepted as the tenant; so is a China-cloud authority host
+    let a = client.post_token("login.chinacloudapi.cn", "contoso.onmicrosoft.com", &good).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+
+    let mut assertion = base.to_vec();
+    assertion.push(("client_assertion", "eyJhbGciOi.fake.jwt"));
+    assertion.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+    assert_eq!(client.post_token(LOGIN, scenario.tenant_id(), &assertion).await.status, 200);
+
+    let bad_scope = [
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("grant_type", "client_credentials"),
+        ("scope", "https://management.azure.com/user_impersonation"),
+    ];
+    let a = client.post_token(LOGIN, scenario.tenant_id(), &bad_scope).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.json()["error"], "invalid_scope");
+    assert_eq!(sim.stats().token_requests, 5);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn optional_vault_properties_are_absent_not_false() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let legacy = client
+        .get(
+            ARM,
+            &format!(
+                "/subscriptions/{SUB_PROD}/resourceGroups/rg-legacy/providers/Microsoft.KeyVault/vaults/kv-contoso-legacy?api-version=2025-05-01"
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(legacy.status, 200, "{}", legacy.text);
+    assert!(!legacy.text.contains("enablePurgeProtection"), "{}", legacy.text);
+    let props = &legacy.json()["properties"];
+    assert_eq!(props["enableSoftDelete"], true);
+    assert_eq!(props["softDeleteRetentionInDays"], 30);
+    assert_eq!(props["enableRbacAuthorization"], false);
+    assert_eq!(props["vaultUri"], "https://kv-contoso-legacy.vault.azure.net/");
+    let policies = props["accessPolicies"].as_array().cloned().unwrap_or_default();
+    let storage_policy = policies
+        .iter()
+        .find(|p| p["objectId"] == "dd2ee150-d284-4277-b89c-1af40ce8fcc9")
+        .expect("policy for stcontosolegacy's identity");
+    assert_eq!(storage_policy["permissions"]["keys"], serde_json::json!(["get", "wrapKey", "unwrapKey"]));
+
+    let prod = client.get(ARM, &format!("{VAULT_PROD_ID}?api-version=2025-05-01"), Some(&token)).await;
+    let props = &prod.json()["properties"];
+    assert_eq!(props["enablePurgeProtection"], true);
+    assert_eq!(props["enableRbacAuthorization"], true);
+    assert_eq!(props["sku"], serde_json::json!({ "family": "A", "name": "premium" }));
+    assert_eq!(props["networkAcls"]["defaultAction"], "Deny");
+    assert_eq!(props["networkAcls"]["ipRules"][0]["value"], "203.0.113.0/24");
+
+    let hsm = client
+        .get(
+            ARM,
+            &format!(
+                "/subscriptions/{SUB_SHARED}/resourceGroups/rg-hsm-shared/providers/Microsoft.KeyVault/managedHSMs/mhsm-contoso-prod?api-version=2025-05-01"
+            ),
+            Some(&token),
+        )
+        .await;
+    let body = hsm.json();
+    assert_eq!(body["sku"]["family"], "B");
+    assert_eq!(body["properties"]["hsmUri"], "https://mhsm-contoso-prod.managedhsm.azure.net/");
+    assert_eq!(body["properties"]["enablePurgeProtection"], true);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn arm_errors_use_arm_codes() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let no_version = client
+        .get(ARM, &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts"), Some(&token))
+        .await;
+    assert_eq!(no_version.status, 400);
+    assert_eq!(no_version.error_code(), "MissingApiVersionParameter");
+
+    let missing = client
+        .get(
+            ARM,
+            &format!(
+                "/subscriptions/{SUB_PROD}/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stnothere?api-version=2025-06-01"
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), "ResourceNotFound");
+    assert!(
+        missing.json()["error"]["message"].as_str().unwrap_or_default().contains("under resource group 'rg-data-prod'")
+    );
+
+    let no_group = client
+        .get(
+            ARM,
+            &format!(
+                "/subscriptions/{SUB_PROD}/resourceGroups/rg-nope/providers/Microsoft.Storage/storageAccounts/x?api-version=2025-06-01"
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(no_group.error_code(), "ResourceGroupNotFound");
+
+    let no_sub = client
+        .get(
+            ARM,
+            "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(no_sub.status, 404);
+    assert_eq!(no_sub.error_code(), "SubscriptionNotFound");
+
+    // Lists of types nobody modelled are empty, not errors.
+    let des = client
+        .get(
+            ARM,
+            &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/diskEncryptionSets?api-version=2025-01-02"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(des.status, 200);
+    assert_eq!(des.json()["value"], serde_json::json!([]));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_subscription_answers_403_on_every_list() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    for path in [
+        format!("/subscriptions/{SUB_SANDBOX}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01"),
+        format!("/subscriptions/{SUB_SANDBOX}/providers/Microsoft.KeyVault/vaults?api-version=2025-05-01"),
+        format!("/subscriptions/{SUB_SANDBOX}/providers/Microsoft.KeyVault/managedHSMs?api-version=2025-05-01"),
+        format!("/subscriptions/{SUB_SANDBOX}/resources?api-version=2021-04-01"),
+        format!(
+            "/subscriptions/{SUB_SANDBOX}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
+        ),
+    ] {
+        let a = client.get(ARM, &path, Some(&token)).await;
+        assert_eq!(a.status, 403, "{path}");
+        assert_eq!(a.error_code(), "AuthorizationFailed");
+        let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(&scenario.client_credentials().0), "{message}");
+        assert!(message.contains(&format!("over scope '/subscriptions/{SUB_SANDBOX}'")), "{message}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn storage_bodies_match_the_reference_examples() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let get = |rg: &str, name: &str, sub: &str| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}?api-version=2025-06-01"
+        )
+    };
+    let body = |path: String| {
+        let client = &client;
+        let token = &token;
+        async move {
+            let a = client.get(ARM, &path, Some(token)).await;
+            assert_eq!(a.status, 200, "{path}: {}", a.text);
+            a.json()
+        }
+    };
+
+    // System-assigned CMK following the latest version.
+    let reference = &example("storage/2025-06-01/StorageAccountGetPropertiesCMKVersionExpirationTime.json")["responses"]
+        ["200"]["body"];
+    let ours = body(get("rg-data-prod", "stcontosoprod01", SUB_PROD)).await;
+    let mut enc = keys(&ours["properties"]["encryption"]);
+    assert!(enc.remove("requireInfrastructureEncryption"));
+    assert_eq!(enc, keys(&reference["properties"]["encryption"]));
+    assert_eq!(
+        keys(&ours["properties"]["encryption"]["keyvaultproperties"]),
+        keys(&reference["properties"]["encryption"]["keyvaultproperties"])
+    );
+    assert_eq!(
+        keys(&ours["properties"]["encryption"]["services"]["blob"]),
+        keys(&reference["properties"]["encryption"]["services"]["blob"])
+    );
+    assert_eq!(keys(&ours["identity"]), keys(&reference["identity"]));
+    for field in keys(reference).into_iter().filter(|f| f != "tags") {
+        assert!(ours.get(&field).is_some(), "top-level {field} missing");
+    }
+    let kv = &ours["properties"]["encryption"]["keyvaultproperties"];
+    assert_eq!(kv["keyversion"], "");
+    assert_eq!(
+        kv["currentVersionedKeyIdentifier"],
+        "https://kv-contoso-prod.vault.azure.net/keys/cmk-storage-prod/36f675cc81e74ef5e8e25d940ed90475"
+    );
+    assert_eq!(kv["currentVersionedKeyExpirationTimestamp"], "2027-11-23T05:02:44.0000000Z");
+    assert_eq!(ours["properties"]["encryption"]["keySource"], "Microsoft.Keyvault");
+
+    // Pinned account: keyversion is the pinned (old) version.
+    let pinned = body(get("rg-finance", "stcontosofinance01", SUB_PROD)).await;
+    assert_eq!(
+        pinned["properties"]["encryption"]["keyvaultproperties"]["keyversion"],
+        "6b0d549b6f03675a1600a35a099950d8"
+    );
+
+    // User-assigned identity with a federated client id (cross-tenant).
+    let reference = &example(
+        "storage/2025-06-01/StorageAccountCreateUserAssignedIdentityWithFederatedIdentityClientId.json",
+    )["responses"]["200"]["body"];
+    let ours = body(get("rg-saas-tenants", "stsaasfabrikam01", SUB_SHARED)).await;
+    assert_eq!(keys(&ours["properties"]["encryption"]), keys(&reference["properties"]["encryption"]));
+    assert_eq!(
+        keys(&ours["properties"]["encryption"]["identity"]),
+        keys(&reference["properties"]["encryption"]["identity"])
+    );
+    assert_eq!(
+        keys(&ours["properties"]["encryption"]["keyvaultproperties"]),
+        keys(&reference["properties"]["encryption"]["keyvaultproperties"])
+    );
+    assert_eq!(keys(&ours["identity"]), keys(&reference["identity"]));
+    let ua = ours["identity"]["userAssignedIdentities"].as_object().cloned().unwrap_or_default();
+    let (_, entry) = ua.iter().next().expect("one user-assigned identity");
+    assert_eq!(keys(entry), BTreeSet::from(["clientId".to_string(), "principalId".to_string()]));
+    assert_eq!(
+        ours["properties"]["encryption"]["identity"]["federatedIdentityClientId"],
+        "0c28cec1-b947-42af-a4b9-36976b4b76b0"
+    );
+
+    // Microsoft-managed keys.
+    let reference = &example("storage/2025-06-01/StorageAccountGetProperties.json")["responses"]["200"]["body"];
+    let ours = body(get("rg-platform-logs", "stcontosologs", SUB_PROD)).await;
+    assert_eq!(keys(&ours["properties"]["encryption"]), keys(&reference["properties"]["encryption"]));
+    assert_eq!(ours["properties"]["encryption"]["keySource"], "Microsoft.Storage");
+    assert!(ours.get("identity").is_none());
+
+    // Managed HSM key URI.
+    let ours = body(get("rg-payments", "stcontosopayments", SUB_SHARED)).await;
+    assert_eq!(
+        ours["properties"]["encryption"]["keyvaultproperties"]["keyvaulturi"],
+        "https://mhsm-contoso-prod.managedhsm.azure.net"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn role_assignments_at_above_and_below_a_vault() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let list = |filter: Option<&str>, scope: &str| {
+        let mut path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01");
+        if let Some(f) = filter {
+            path.push_str("&$filter=");
+            path.push_str(&url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>());
+        }
+        let client = &client;
+        let token = &token;
+        async move {
+            let a = client.get(ARM, &path, Some(token)).await;
+            assert_eq!(a.status, 200, "{path}: {}", a.text);
+            a.json()["value"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let principals = |items: &[Value]| -> BTreeSet<String> {
+        items.iter().map(|i| i["properties"]["principalId"].as_str().unwrap_or_default().to_string()).collect()
+    };
+
+    let all = list(None, VAULT_PROD_ID).await;
+    let p = principals(&all);
+    assert!(p.contains("ac8efe12-1c59-49f1-ba2d-de83458bfed0"), "at vault scope (stcontosoprod01)");
+    assert!(p.contains("3c3ae353-fb14-428e-90b4-01a6c1cc0aff"), "above: resource group (id-datalake-cmk)");
+    assert!(p.contains("a712755f-6cac-44d5-99d5-269512e74f7b"), "above: subscription (collector)");
+    assert!(p.contains("5796a670-482c-490e-8d97-82bfcdc83011"), "below: key scope (stcontosoprod02)");
+    assert!(
+        !p.contains("45ac16b9-c20d-4c21-8f8a-7abff2e91ac7") || {
+            // stcontosoreports holds only Key Vault Reader, never the crypto role
+            all.iter()
+                .filter(|i| i["properties"]["principalId"] == "45ac16b9-c20d-4c21-8f8a-7abff2e91ac7")
+                .all(|i| !i["properties"]["roleDefinitionId"].as_str().unwrap_or_default().ends_with(CRYPTO_USER))
+        }
+    );
+
+    let reference =
+        &example("authorization/2022-04-01/RoleAssignments_ListForScope.json")["responses"]["200"]["body"]["value"][0];
+    let item = &all[0];
+    assert!(keys(reference).is_subset(&keys(item)), "{item}");
+    assert!(keys(&reference["properties"]).is_subset(&keys(&item["properties"])), "{item}");
+    assert_eq!(item["type"], "Microsoft.Authorization/roleAssignments");
+    let crypto = all
+        .iter()
+        .find(|i| i["properties"]["principalId"] == "ac8efe12-1c59-49f1-ba2d-de83458bfed0")
+        .expect("prod01 assignment");
+    assert_eq!(
+        crypto["properties"]["roleDefinitionId"],
+        format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}")
+    );
+    assert_eq!(crypto["properties"]["principalType"], "ServicePrincipal");
+    assert_eq!(
+        crypto["id"],
+        format!(
+            "{VAULT_PROD_ID}/providers/Microsoft.Authorization/roleAssignments/e5a9f6b1-a297-49bf-adf4-38f7b27c1c74"
+        )
+    );
+
+    let at_scope = principals(&list(Some("atScope()"), VAULT_PROD_ID).await);
+    assert!(!at_scope.contains("5796a670-482c-490e-8d97-82bfcdc83011"), "atScope() drops assignments below");
+    assert!(at_scope.contains("3c3ae353-fb14-428e-90b4-01a6c1cc0aff"), "atScope() keeps assignments above");
+
+    let one = list(Some("principalId eq '5796a670-482c-490e-8d97-82bfcdc83011'"), VAULT_PROD_ID).await;
+    assert_eq!(one.len(), 1);
+    assert!(one[0]["properties"]["scope"].as_str().unwrap_or_default().ends_with("/keys/cmk-storage-prod"));
+
+    // Ids are case-insensitive; key scope sees the vault's and its own assignments.
+    let key_scope = format!("{}/keys/cmk-storage-prod", VAULT_PROD_ID.to_ascii_lowercase());
+    let p = principals(&list(None, &key_scope).await);
+    assert!(p.contains("5796a670-482c-490e-8d97-82bfcdc83011"));
+    assert!(p.contains("ac8efe12-1c59-49f1-ba2d-de83458bfed0"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn data_plane_challenges_then_serves_keys() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let challenge = client.get(KV_PROD, "/keys/cmk-storage-prod/?api-version=7.6", None).await;
+    assert_eq!(challenge.status, 401);
+    assert_eq!(
+        challenge.header("www-authenticate"),
+        Some(
+            format!(
+                "Bearer authorization=\"https://login.microsoftonline.com/{}\", resource=\"https://vault.azure.net\"",
+                scenario.tenant_id()
+            )
+            .as_str()
+        )
+    );
+    let arm_token = client.token(&scenario, "https://management.azure.com").await;
+    let wrong = client.get(KV_PROD, "/keys/cmk-storage-prod/?api-version=7.6", Some(&arm_token)).await;
+    assert_eq!(wrong.status, 401, "an ARM token is refused by the vault");
+    assert!(wrong.header("www-authenticate").is_some());
+
+    let token = client.token(&scenario, "https://vault.azure.net").await;
+    let latest = client.get(KV_PROD, "/keys/cmk-storage-prod/?api-version=7.6", Some(&token)).await;
+    assert_eq!(latest.status, 200, "{}", latest.text);
+    let body = latest.json();
+    assert_eq!(
+        body["key"]["kid"],
+        "https://kv-contoso-prod.vault.azure.net/keys/cmk-storage-prod/36f675cc81e74ef5e8e25d940ed90475"
+    );
+    assert_eq!(body["key"]["kty"], "RSA-HSM");
+    assert_eq!(body["key"]["e"], "AQAB");
+    let n = body["key"]["n"].as_str().unwrap_or_default();
+    assert!(!n.contains('=') && !n.contains('+') && !n.contains('/'), "base64url without padding");
+    assert_eq!(n.len(), 512, "3072-bit modulus = 384 bytes = 512 base64url characters");
+    let reference = &example("keyvault-dataplane/7.5/GetKey-example.json")["responses"]["200"]["body"];
+    assert!(keys(&reference["key"]).is_subset(&keys(&body["key"])));
+    assert!(keys(&reference["attributes"]).is_subset(&keys(&body["attributes"])));
+    assert_eq!(body["attributes"]["recoveryLevel"], "Recoverable");
+    assert_eq!(body["attributes"]["recoverableDays"], 90);
+    assert_eq!(body["attributes"]["exp"], 1_826_946_164_i64);
+    assert!(body["attributes"]["created"].is_i64());
+
+    let same = client.get(KV_PROD, "/keys/cmk-storage-prod?api-version=2025-07-01", Some(&token)).await;
+    assert_eq!(same.json()["key"]["kid"], body["key"]["kid"]);
+
+    let old = client
+        .get(KV_PROD, "/keys/cmk-storage-prod/6513270e269e0d37f2a74de452e6b438?api-version=7.6", Some(&token))
+        .await;
+    assert_eq!(old.status, 200);
+
+    let disabled = client
+        .get(KV_LEGACY, "/keys/cmk-legacy-app/0cb1e29c658cda1495e60af593bd04cf?api-version=7.6", Some(&token))
+        .await;
+    assert_eq!(disabled.status, 403);
+    assert_eq!(disabled.json()["error"]["innererror"]["code"], "KeyDisabled");
+    let legacy = client.get(KV_LEGACY, "/keys/cmk-legacy-app?api-version=7.6", Some(&token)).await;
+    assert_eq!(legacy.json()["attributes"]["recoveryLevel"], "CustomizedRecoverable+Purgeable");
+    assert_eq!(legacy.json()["attributes"]["recoverableDays"], 30);
+
+    let unknown = client.get(KV_PROD, "/keys/no-such-key?api-version=7.6", Some(&token)).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.error_code(), "KeyNotFound");
+    assert!(unknown.text.contains("A key with (name/id) no-such-key was not found"));
+
+    let no_version = client.get(KV_PROD, "/keys/cmk-storage-prod", Some(&token)).await;
+    assert_eq!(no_version.status, 400);
+
+    let outside =
+        client.get("kv-fabrikam-byok.vault.azure.net", "/keys/cmk-contoso-archive?api-version=7.6", Some(&token)).await;
+    assert_eq!(outside.status, 403);
+    assert_eq!(outside.json()["error"]["innererror"]["code"], "ForbiddenByRbac");
+
+    assert_eq!(sim.stats().unauthenticated_401, 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn key_versions_page_by_25_with_a_round_trippable_next_link() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://vault.azure.net").await;
+    let first = client.get(KV_PROD, "/keys/cmk-datalake/versions?api-version=7.6", Some(&token)).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let body = first.json();
+    let page1 = body["value"].as_array().cloned().unwrap_or_default();
+    assert_eq!(page1.len(), 25);
+    let link = body["nextLink"].as_str().expect("nextLink on a full page").to_string();
+    assert!(
+        link.starts_with(
+            "https://kv-contoso-prod.vault.azure.net:443/keys/cmk-datalake/versions?api-version=7.6&$skiptoken="
+        ),
+        "{link}"
+    );
+    assert!(link.ends_with("&maxresults=25"), "{link}");
+    let reference = &example("keyvault-dataplane/7.6/GetKeyVersions-example.json")["responses"]["200"]["body"];
+    assert_eq!(keys(reference), keys(&body));
+    assert!(keys(&reference["value"][0]["attributes"]).is_subset(&keys(&page1[0]["attributes"])));
+
+    // What the Key Vault client does: parameters reordered, token percent-encoded.
+    let url = url::Url::parse(&link).expect("absolute nextLink");
+    let token_value =
+        url.query_pairs().find(|(k, _)| k == "$skiptoken").map(|(_, v)| v.into_owned()).expect("skiptoken");
+    let encoded: String = url::form_urlencoded::byte_serialize(token_value.as_bytes()).collect();
+    let second = client
+        .get(
+            KV_PROD,
+            &format!("/keys/cmk-datalake/versions?maxresults=25&%24skiptoken={encoded}&api-version=7.6"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    let body2 = second.json();
+    let page2 = body2["value"].as_array().cloned().unwrap_or_default();
+    assert_eq!(page2.len(), 5);
+    assert!(body2["nextLink"].is_null());
+    let kids: BTreeSet<String> =
+        page1.iter().chain(&page2).map(|v| v["kid"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(kids.len(), 30, "every version exactly once");
+    let disabled = page1.iter().chain(&page2).filter(|v| v["attributes"]["enabled"] == false).count();
+    assert!(disabled > 0 && disabled < 30, "old versions disabled by the clean-up job");
+
+    // Following the link as written works too, and a smaller maxresults gives smaller pages.
+    assert_eq!(client.follow(&link, &token).await.status, 200);
+    let small =
+        client.get(KV_PROD, "/keys/cmk-datalake/versions?api-version=7.6&maxresults=10", Some(&token)).await.json();
+    assert_eq!(small["value"].as_array().map(Vec::len), Some(10));
+    assert!(small["nextLink"].as_str().unwrap_or_default().ends_with("&maxresults=10"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rotation_policies_configured_and_default() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://vault.azure.net").await;
+    let policy =
+        client.get(KV_PROD, "/keys/cmk-storage-prod/rotationpolicy?api-version=7.6", Some(&token)).await.json();
+    let reference = &example("keyvault-dataplane/7.6/GetKeyRotationPolicy-example.json")["responses"]["200"]["body"];
+    assert_eq!(keys(&policy), keys(reference));
+    assert_eq!(keys(&policy["attributes"]), keys(&reference["attributes"]));
+    assert_eq!(policy["id"], "https://kv-contoso-prod.vault.azure.net/keys/cmk-storage-prod/rotationpolicy");
+    assert_eq!(policy["lifetimeActions"][0]["trigger"]["timeAfterCreate"], "P90D");
+    assert_eq!(policy["lifetimeActions"][0]["action"]["type"], "Rotate");
+    assert_eq!(policy["lifetimeActions"][1]["trigger"]["timeBeforeExpiry"], "P30D");
+    assert_eq!(policy["attributes"]["expiryTime"], "P1Y");
+    assert!(policy["attributes"]["created"].is_i64());
+
+    let none = client.get(KV_LEGACY, "/keys/cmk-legacy-app/rotationpolicy?api-version=7.6", Some(&token)).await;
+    assert_eq!(none.status, 200);
+    let none = none.json();
+    assert!(none.get("id").is_none(), "a never-configured policy has no id");
+    assert_eq!(none["attributes"], serde_json::json!({}));
+    assert_eq!(none["lifetimeActions"][0]["action"]["type"], "Notify");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn managed_hsm_local_rbac_and_challenge() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let challenge = client.get(HSM, "/providers/Microsoft.Authorization/roleAssignments?api-version=7.6", None).await;
+    assert_eq!(challenge.status, 401);
+    assert!(
+        challenge.header("www-authenticate").unwrap_or_default().ends_with("resource=\"https://managedhsm.azure.net\"")
+    );
+
+    let vault_token = client.token(&scenario, "https://vault.azure.net").await;
+    let wrong = client.get(HSM, "/keys/cmk-hsm-storage?api-version=7.6", Some(&vault_token)).await;
+    assert_eq!(wrong.status, 401, "a vault token is refused by a managed HSM");
+
+    let token = client.token(&scenario, "https://managedhsm.azure.net").await;
+    let get = |path: String| {
+        let client = &client;
+        let token = &token;
+        async move {
+            let a = client.get(HSM, &path, Some(token)).await;
+            assert_eq!(a.status, 200, "{path}: {}", a.text);
+            a.json()
+        }
+    };
+    let all = get("///providers/Microsoft.Authorization/roleAssignments?api-version=7.6".into()).await;
+    assert_eq!(all["value"].as_array().map(Vec::len), Some(3));
+    let root_only =
+        get("/providers/Microsoft.Authorization/roleAssignments?api-version=7.6&$filter=atScope()".into()).await;
+    assert_eq!(root_only["value"].as_array().map(Vec::len), Some(1));
+
+    let key_scope =
+        get("/keys/cmk-hsm-storage/providers/Microsoft.Authorization/roleAssignments?api-version=7.6".into()).await;
+    let items = key_scope["value"].as_array().cloned().unwrap_or_default();
+    let encryption_user = items
+        .iter()
+        .find(|i| i["properties"]["principalId"] == "bbeeb636-1d33-4c6d-96f0-da847a2a3b87")
+        .expect("id-payments-cmk holds a role at the key");
+    assert_eq!(
+        encryption_user["properties"]["roleDefinitionId"],
+        "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/33413926-3206-4cdd-b39a-83574fe37a17"
+    );
+    assert_eq!(encryption_user["properties"]["scope"], "/keys/cmk-hsm-storage");
+    assert_eq!(encryption_user["type"], "Microsoft.Authorization/roleAssignments");
+    assert!(
+        encryption_user["id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("/providers/Microsoft.Authorization/roleAssignments/")
+    );
+    assert_eq!(items.len(), 3, "plus the assignments at / and /keys above it");
+
+    let key = get("/keys/cmk-hsm-storage?api-version=7.6".into()).await;
+    assert_eq!(
+        key["key"]["kid"],
+        "https://mhsm-contoso-prod.managedhsm.azure.net/keys/cmk-hsm-storage/ae97ba94d0eda82f8f6d05584ef8aa38"
+    );
+    assert_eq!(key["attributes"]["exportable"], false);
+    sim.shutdown().await;
+}
+
+/// The default estate plus one cheap rule per fault kind.
+fn fault_scenario() -> Scenario {
+    let text = r#"
+extends = "default"
+
+[[faults]]
+name = "throttle"
+kind = "throttle"
+path_contains = "/providers/Microsoft.Storage/storageAccounts"
+retry_after_seconds = 600
+times = 2
+
+[[faults]]
+name = "unavailable"
+kind = "unavailable"
+path_contains = "/providers/Microsoft.KeyVault/vaults"
+times = 2
+
+[[faults]]
+name = "slow"
+kind = "slow"
+path_contains = "/providers/Microsoft.KeyVault/managedHSMs"
+delay_ms = 20
+times = 1
+
+[[faults]]
+name = "malformed"
+kind = "malformed"
+host = "kv-contoso-prod.vault.azure.net"
+path_contains = "/keys/cmk-datalake/versions"
+times = 1
+
+[[faults]]
+name = "forbidden"
+kind = "forbidden"
+path_contains = "/subscriptions/8a119b9e-16bc-4732-8f7b-7676d015b0dc/resources"
+
+[[faults]]
+name = "server-error"
+kind = "server_error"
+host = "kv-contoso-legacy"
+path_contains = "/rotationpolicy"
+"#;
+    Scenario::from_toml_str(text, "faults-test.toml").expect("test scenario loads")
+}
+
+#[tokio::test]
+async fn each_fault_fires_its_times_then_clears() {
+    let (sim, client, scenario) = start(fault_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let storage =
+        format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01");
+    for _ in 0..2 {
+        let a = client.get(ARM, &storage, Some(&token)).await;
+        assert_eq!(a.status, 429);
+        assert_eq!(a.header("retry-after"), Some("600"));
+        assert!(a.header("x-ms-ratelimit-remaining-subscription-reads").is_some());
+    }
+    assert_eq!(client.get(ARM, &storage, Some(&token)).await.status, 200);
+
+    let vaults = format!("/subscriptions/{SUB_PROD}/providers/Microsoft.KeyVault/vaults?api-version=2025-05-01");
+    for _ in 0..2 {
+        let a = client.get(ARM, &vaults, Some(&token)).await;
+        assert_eq!(a.status, 503);
+        assert_eq!(a.error_code(), "ServiceUnavailable");
+    }
+    assert_eq!(client.get(ARM, &vaults, Some(&token)).await.status, 200);
+
+    let hsms = format!("/subscriptions/{SUB_SHARED}/providers/Microsoft.KeyVault/managedHSMs?api-version=2025-05-01");
+    for _ in 0..2 {
+        let a = client.get(ARM, &hsms, Some(&token)).await;
+        assert_eq!(a.status, 200, "a slow answer is still the right answer");
+        assert_eq!(a.json()["value"].as_array().map(Vec::len), Some(1));
+    }
+
+    let resources = format!("/subscriptions/{SUB_SHARED}/resources?api-version=2021-04-01");
+    for _ in 0..3 {
+        let a = client.get(ARM, &resources, Some(&token)).await;
+        assert_eq!(a.status, 403, "a forbidden rule without times fires every time");
+        assert_eq!(a.error_code(), "AuthorizationFailed");
+    }
+
+    let kv = client.token(&scenario, "https://vault.azure.net").await;
+    let truncated = client.get(KV_PROD, "/keys/cmk-datalake/versions?api-version=7.6", Some(&kv)).await;
+    assert_eq!(truncated.status, 200);
+    assert!(serde_json::from_str::<Value>(&truncated.text).is_err(), "malformed body is not JSON");
+    let whole = client.get(KV_PROD, "/keys/cmk-datalake/versions?api-version=7.6", Some(&kv)).await;
+    assert_eq!(whole.json()["value"].as_array().map(Vec::len), Some(25));
+
+    for _ in 0..2 {
+        let a = client.get(KV_LEGACY, "/keys/cmk-legacy-app/rotationpolicy?api-version=7.6", Some(&kv)).await;
+        assert_eq!(a.status, 500);
+    }
+
+    let stats = sim.stats();
+    assert_eq!(stats.faults_injected, 2 + 2 + 1 + 3 + 1 + 2);
+    assert_eq!(stats.throttled_429, 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn builtin_faults_scenario_starts_with_a_token_hiccup() {
+    let scenario = Scenario::builtin("faults").expect("faults scenario");
+    let (sim, client, scenario) = start(scenario).await;
+    let (client_id, secret) = scenario.client_credentials();
+    let form = [
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("grant_type", "client_credentials"),
+        ("scope", "https://management.azure.com/.default"),
+    ];
+    let first = client.post_token(LOGIN, scenario.tenant_id(), &form).await;
+    assert_eq!(first.status, 503);
+    assert_eq!(first.header("retry-after"), Some("1"));
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let storage =
+        format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01");
+    assert_eq!(client.get(ARM, &storage, Some(&token)).await.status, 429);
+    assert_eq!(client.get(ARM, &storage, Some(&token)).await.status, 429);
+    assert_eq!(client.get(ARM, &storage, Some(&token)).await.status, 200);
+    assert_eq!(sim.stats().faults_injected, 3);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rotation_and_disabling_change_what_is_served() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let new_version = sim.rotate_key("kv-contoso-prod", "cmk-storage-prod").expect("key exists");
+    assert!(sim.rotate_key("kv-contoso-prod", "no-such-key").is_err());
+
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let account = client
+        .get(
+            ARM,
+            &format!(
+                "/subscriptions/{SUB_PROD}/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stcontosoprod02?api-version=2025-06-01"
+            ),
+            Some(&token),
+        )
+        .await
+        .json();
+    let kv = &account["properties"]["encryption"]["keyvaultproperties"];
+    assert!(
+        kv["currentVersionedKeyIdentifier"].as_str().unwrap_or_default().ends_with(&new_version),
+        "follow-latest account adopted the rotated version: {kv}"
+    );
+
+    let kv_token = client.token(&scenario, "https://vault.azure.net").await;
+    let versions = client.get(KV_PROD, "/keys/cmk-storage-prod/versions?api-version=7.6", Some(&kv_token)).await.json();
+    assert_eq!(versions["value"].as_array().map(Vec::len), Some(5));
+
+    sim.disable_key_version("kv-contoso-prod", "cmk-storage-prod", &new_version).expect("version exists");
+    let latest = client.get(KV_PROD, "/keys/cmk-storage-prod/?api-version=7.6", Some(&kv_token)).await;
+    assert_eq!(latest.status, 403);
+    assert_eq!(latest.json()["error"]["innererror"]["code"], "KeyDisabled");
+    assert_eq!(sim.clock(), scenario.clock());
+    sim.advance_clock(time::Duration::hours(1));
+    assert!(sim.clock() > scenario.clock());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_loopback_binds_are_accepted() {
+    let options = SimOptions { bind: "0.0.0.0:0".parse().expect("address"), page_size: 2 };
+    let err = azure_sim::start(Scenario::default_scenario(), options).await.expect_err("non-loopback bind is refused");
+    assert!(err.to_string().contains("loopback"), "{err}");
+}
+
+#[test]
+fn scenario_api_and_errors() {
+    let s = Scenario::default_scenario();
+    assert_eq!(s.tenant_id(), "f6fadfa7-e5c1-4b62-9362-da5cc13da58a");
+    assert_eq!(s.subscription_ids(), vec![SUB_PROD, SUB_SHARED, SUB_SANDBOX]);
+    assert_eq!(s.client_credentials().0, "fab36728-a78b-4b7e-8787-c0de2f960063");
+    assert_eq!(s.clock(), time::macros::datetime!(2026-11-23 10:15:00 UTC));
+    assert!(Scenario::builtin_names().contains(&"faults"));
+    let err = Scenario::builtin("nope").expect_err("unknown builtin").to_string();
+    assert!(err.contains("default") && err.contains("faults"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("azure-sim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("broken.toml");
+    std::fs::write(
+        &path,
+        "extends = \"default\"\n\n[[faults]]\nname = \"x\"\nkind = \"explode\"\npath_contains = \"/\"\n",
+    )
+    .expect("write");
+    let err = Scenario::from_path(&path).expect_err("bad fault kind").to_string();
+    assert!(err.contains("broken.toml"), "{err}");
+    assert!(err.contains("line 5"), "{err}");
+    assert!(err.contains("explode"), "{err}");
+    let missing = Scenario::from_path(&dir.join("absent.toml")).expect_err("missing file").to_string();
+    assert!(missing.contains("absent.toml"), "{missing}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn synthetic_estate_lists_every_account_and_key() {
+    let scenario = Scenario::synthetic(6_000, 150);
+    let options = SimOptions { page_size: 1_000, ..SimOptions::default() };
+    let sim = azure_sim::start(scenario.clone(), options).await.expect("starts");
+    let client = Client::new(&sim);
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let mut total = 0;
+    for sub in scenario.subscription_ids() {
+        let (accounts, _) = client
+            .list_all(
+                &format!("/subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01"),
+                &token,
+            )
+            .await;
+        total += accounts.len();
+    }
+    assert_eq!(total, 6_000);
+
+    let kv = client.token(&scenario, "https://vault.azure.net").await;
+    let key = client.get("kv-syn-00001.vault.azure.net", "/keys/cmk-00001?api-version=7.6", Some(&kv)).await;
+    assert_eq!(key.status, 200, "{}", key.text);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn forwarded_host_may_carry_a_port_and_direct_requests_get_followable_links() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let with_port = client.get("management.azure.com:443", "/subscriptions?api-version=2022-12-01", Some(&token)).await;
+    assert_eq!(with_port.status, 200);
+    assert!(with_port.header("x-ms-ratelimit-remaining-tenant-reads").is_some());
+    let link = with_port.json()["nextLink"].as_str().unwrap_or_default().to_string();
+    assert!(link.starts_with("https://management.azure.com/subscriptions?"), "{link}");
+
+    // Without x-forwarded-host the request is ARM and links point back at the simulator itself.
+    let direct = reqwest::Client::new()
+        .get(format!("http://{}/subscriptions?api-version=2022-12-01", sim.addr()))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("direct request");
+    assert_eq!(direct.status().as_u16(), 200);
+    let body: Value = serde_json::from_str(&direct.text().await.expect("body")).expect("JSON");
+    let link = body["nextLink"].as_str().unwrap_or_default();
+    assert!(link.starts_with(&format!("http://{}/subscriptions?", sim.addr())), "{link}");
+    sim.shutdown().await;
+}
