@@ -53,9 +53,48 @@ fn ci() -> Result<()> {
     tidy()?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
     let python = pyenv()?;
-    run(cargo().args(["test", "--workspace", "--locked"]).env("CMK_EVIDENCE_PYTHON", &python))?;
+    let (passed, failed) =
+        run_tests(cargo().args(["test", "--workspace", "--locked"]).env("CMK_EVIDENCE_PYTHON", &python))?;
     eprintln!("xtask: ci passed");
+    // One closing line for the whole suite: cargo's own last line is a doc-test binary's, often "0 passed".
+    println!("tests: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs a `cargo test` command, echoing its output, and adds up the `test result:` lines of every test binary.
+fn run_tests(cmd: &mut Command) -> Result<(u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: running {cmd:?}");
+    let mut child = cmd
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.context("reading cargo test output")?;
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count_before(rest, " passed");
+                failed += count_before(rest, " failed");
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() {
+        println!("tests: {passed} passed, {failed} failed");
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok((passed, failed))
+}
+
+/// The number just before `label` in a `test result:` line (`ok. 12 passed; 0 failed; ...`).
+fn count_before(text: &str, label: &str) -> u64 {
+    text.find(label)
+        .and_then(|end| text[..end].rsplit(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Creates (once) a virtual environment under `target/pyenv` with duckdb and pyarrow, the tools users read
