@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{duckdb, package_dir, pyarrow_shape, python, run_binary};
+use crate::harness::{SIM_SECRET, duckdb, package_dir, pyarrow_shape, python, run_binary};
 
 const LIMIT: Duration = Duration::from_secs(180);
-const SIM_SECRET: &str = "Kq8~sim.contoso-evidence-collector.loopback-only";
 
 fn demo_json(out: &std::path::Path) -> Value {
     let out_str = out.to_str().expect("utf-8 temp path");
@@ -119,7 +118,7 @@ fn demo_chain_shows_every_link_for_every_scenario_account() {
     assert_eq!(versions[0]["n"], 30);
 
     // Each distinct key is read once however many accounts use it (two accounts share cmk-storage-prod).
-    let routes = &summary["simulator"]["by_route"];
+    let routes = &summary["demo"]["simulator"]["by_route"];
     let keys_read = duckdb(&format!("SELECT count(*) AS n FROM '{}/tables/keys.parquet'", package.display()))[0]["n"]
         .as_u64()
         .unwrap_or(0);
@@ -137,6 +136,12 @@ fn every_table_reads_in_pyarrow_and_raw_evidence_is_traceable_and_secret_free() 
     let package = package_dir(out.path());
     let files = summary["files"].as_array().expect("files");
     assert_eq!(files.len(), 12, "every table is written, empty or not");
+    assert_eq!(
+        summary["demo"]["verify"]["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        summary["demo"]["verify"]
+    );
     for file in files {
         let path = package.join(file["path"].as_str().expect("path"));
         let (rows, columns) = pyarrow_shape(&path);

@@ -40,7 +40,7 @@ fn every_fault_ends_in_a_successful_retry_or_a_coverage_row() {
     let summary: Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
     package_dir(out.path());
 
-    let sim = &summary["simulator"];
+    let sim = &summary["demo"]["simulator"];
     assert!(sim["throttled_429"].as_u64().unwrap_or(0) >= 2, "the throttle fault fired: {sim}");
     assert!(sim["faults_injected"].as_u64().unwrap_or(0) >= 8, "{sim}");
 

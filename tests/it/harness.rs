@@ -5,44 +5,24 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs `cmk-evidence` with `args`, killing it if it runs longer than `limit` (a hang is a failure, not a wait).
+/// No `AZURE_*` variable from the developer's shell leaks in.
 pub fn run_binary(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cmk-evidence"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        // The tests decide every credential; nothing from the developer's shell may leak in.
-        .env_remove("AZURE_TENANT_ID")
-        .env_remove("AZURE_CLIENT_ID")
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting cmk-evidence");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("polling cmk-evidence").is_some() {
-            return child.wait_with_output().expect("collecting output");
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("collecting output");
-            panic!(
-                "cmk-evidence {args:?} did not finish within {limit:?}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    run_binary_env(args, &[], limit)
 }
 
-/// The only package directory under `out` (`<out>/<tenant>/<snapshot>`).
+fn visible_dirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("reading a directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect()
+}
+
+/// The only package directory under `out` (`<out>/<tenant>/<snapshot>`); key files beside them are ignored.
 pub fn package_dir(out: &Path) -> PathBuf {
     let mut found = Vec::new();
-    for tenant in std::fs::read_dir(out).expect("reading out dir") {
-        let tenant = tenant.expect("dir entry").path();
-        for snap in std::fs::read_dir(&tenant).expect("reading tenant dir") {
-            found.push(snap.expect("dir entry").path());
-        }
+    for tenant in visible_dirs(out) {
+        found.extend(visible_dirs(&tenant));
     }
     assert_eq!(found.len(), 1, "expected exactly one package under {}: {found:?}", out.display());
     found.remove(0)
@@ -88,4 +68,88 @@ print(json.dumps([t.num_rows, t.column_names]))
     let out = Command::new(python()).arg("-c").arg(script).arg(path).output().expect("running python");
     assert!(out.status.success(), "pyarrow failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("pyarrow output is JSON")
+}
+
+/// A standalone `cmk-evidence sim` on loopback, killed when dropped.
+pub struct StandaloneSim {
+    child: std::process::Child,
+    /// The address it listens on.
+    pub addr: String,
+}
+
+impl StandaloneSim {
+    /// Starts `cmk-evidence sim` with the default scenario and waits for its address.
+    pub fn start() -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cmk-evidence"))
+            .args(["sim", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting cmk-evidence sim");
+        let stdout = child.stdout.take().expect("sim stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("reading the sim's first line");
+        // Keep reading what it prints, so it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let addr = first
+            .split_whitespace()
+            .find(|w| w.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("sim did not print its address: {first:?}"))
+            .to_string();
+        Self { child, addr }
+    }
+}
+
+impl Drop for StandaloneSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The default scenario's tenant and service principal (simulator-only test data).
+pub const SIM_TENANT: &str = "f6fadfa7-e5c1-4b62-9362-da5cc13da58a";
+/// Client id the simulator accepts.
+pub const SIM_CLIENT_ID: &str = "fab36728-a78b-4b7e-8787-c0de2f960063";
+/// Secret the simulator accepts.
+pub const SIM_SECRET: &str = "Kq8~sim.contoso-evidence-collector.loopback-only";
+
+/// Runs `cmk-evidence` with extra environment variables.
+pub fn run_binary_env(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmk-evidence"));
+    cmd.args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("starting cmk-evidence");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("polling cmk-evidence").is_some() {
+            return child.wait_with_output().expect("collecting output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collecting output");
+            panic!("cmk-evidence {args:?} did not finish within {limit:?}\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs an outside tool (sha256sum, openssl) in `dir`; fails the test if the tool is missing.
+pub fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed by this test and could not be run ({e}); .ci/run installs it"))
 }

@@ -9,3 +9,4 @@ mod harness;
 
 mod demo;
 mod faults;
+mod package;

@@ -1,12 +1,19 @@
 //! Project automation in Rust (`cargo xtask <task>`): `ci` runs exactly what CI runs; `arch` and `tidy` are
 //! the checks that keep the architecture and conventions true; `pyenv` prepares the Python tools the
-//! interoperability tests read our Parquet with.
+//! interoperability tests read our Parquet with; `bench` measures DESIGN §10's targets (bench.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod bench;
+mod counting_alloc;
+
+/// Counts allocations only while the bench opens a window on it; otherwise the system allocator.
+#[global_allocator]
+static ALLOCATOR: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,6 +23,8 @@ fn main() -> Result<()> {
         "arch" => arch(),
         "tidy" => tidy(),
         "pyenv" => pyenv().map(|p| println!("{}", p.display())),
+        "bench" => bench::bench(&args[1..]),
+        "bench-run" => bench::bench_run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
@@ -23,18 +32,20 @@ fn main() -> Result<()> {
                  ci     fmt --check, clippy -D warnings, arch, tidy, then every test (prepares the Python venv first)\n  \
                  arch   check the crate dependency-direction rules of DESIGN §2\n  \
                  tidy   check file conventions (//! headers, no stubs)\n  \
-                 pyenv  create target/pyenv with duckdb and pyarrow; print its python"
+                 pyenv  create target/pyenv with duckdb and pyarrow; print its python\n  \
+                 {}",
+                bench::USAGE
             );
             if task == "help" { Ok(()) } else { bail!("unknown task {task:?}") }
         }
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd.current_dir(root()).status().with_context(|| format!("starting {cmd:?}"))?;
     if !status.success() {
@@ -43,7 +54,7 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -99,7 +110,7 @@ fn count_before(text: &str, label: &str) -> u64 {
 
 /// Creates (once) a virtual environment under `target/pyenv` with duckdb and pyarrow, the tools users read
 /// our Parquet with. Returns the path of its python.
-fn pyenv() -> Result<PathBuf> {
+pub(crate) fn pyenv() -> Result<PathBuf> {
     let dir = root().join("target").join("pyenv");
     let python = dir.join("bin").join("python");
     let ready = dir.join(".ready");

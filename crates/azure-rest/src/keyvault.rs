@@ -1,5 +1,6 @@
-//! Key Vault and Managed HSM data plane: keys, key versions and rotation policies through the SDK's
-//! `KeyClient` (challenge-based auth), and Managed HSM local RBAC role assignments through a bearer pipeline.
+//! Key Vault and Managed HSM data plane: keys, key versions, rotation policies and the `sign` operation through
+//! the SDK's `KeyClient` (challenge-based auth), and Managed HSM local RBAC role assignments through a bearer
+//! pipeline.
 
 use crate::{
     AzureClient, Error, Fetched, ListError,
@@ -7,10 +8,14 @@ use crate::{
     paging::{self, PageTrail},
     policies::CallRecord,
 };
+use azure_core::http::RequestContent;
 use azure_core::http::{ClientMethodOptions, Context, Response, Url, UrlExt as _, pager::PagerOptions};
 use azure_security_keyvault_keys::{
     KeyClient, KeyClientOptions,
-    models::{KeyClientGetKeyOptions, KeyClientGetKeyRotationPolicyOptions, KeyClientListKeyPropertiesVersionsOptions},
+    models::{
+        KeyClientGetKeyOptions, KeyClientGetKeyRotationPolicyOptions, KeyClientListKeyPropertiesVersionsOptions,
+        KeyClientSignOptions, SignParameters, SignatureAlgorithm,
+    },
 };
 use futures::TryStreamExt as _;
 use std::sync::Arc;
@@ -19,6 +24,21 @@ use std::sync::Arc;
 pub(crate) const KEY_VAULT_API_VERSION: &str = "2025-07-01";
 /// Managed HSM local RBAC api-version.
 pub(crate) const HSM_RBAC_API_VERSION: &str = "7.6";
+
+/// A signature made by a Key Vault or Managed HSM key ([`AzureClient::kv_sign`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvSignature {
+    /// The versioned key id that signed (`https://{vault}/keys/{name}/{version}`), exactly as the vault returned
+    /// it. Record it: after a rotation only this version verifies the signature.
+    pub kid: String,
+    /// The algorithm that was asked for: `"ES256"`, `"RS256"` or `"PS256"`.
+    pub algorithm: String,
+    /// The signature, base64url-decoded: ES256 is `r || s` (64 bytes, not DER); RS256 and PS256 are as long
+    /// as the RSA modulus.
+    pub signature: Vec<u8>,
+    /// The sign answer as received (`POST`, the URL without secrets, the JSON body and its SHA-256).
+    pub raw: Fetched,
+}
 
 impl AzureClient {
     /// GET a key (`{vault}/keys/{name}/{version}`; without a version the SDK requests `/keys/{name}/`, the
@@ -36,7 +56,7 @@ impl AzureClient {
             method_options: ClientMethodOptions { context: Context::new().with_value(record.clone()) },
         };
         let result = client.get_key(name, Some(options)).await;
-        into_fetched(result, &record, expected)
+        into_fetched("GET", result, &record, expected)
     }
 
     /// GET every page of a key's versions (`{vault}/keys/{name}/versions`, 25 per page, no `maxresults`),
@@ -121,7 +141,69 @@ impl AzureClient {
             method_options: ClientMethodOptions { context: Context::new().with_value(record.clone()) },
         };
         let result = client.get_key_rotation_policy(name, Some(options)).await;
-        into_fetched(result, &record, expected)
+        into_fetched("GET", result, &record, expected)
+    }
+
+    /// Signs a SHA-256 `digest` (32 bytes) with a Key Vault or Managed HSM key through `KeyClient::sign`
+    /// (`POST {vault}/keys/{name}/{version}/sign`, body `{"alg","value"}` with the digest base64url, answer
+    /// `{"kid","value"}`). `key_id` is `https://{vault}/keys/{name}` (the latest version signs; the SDK requests
+    /// `/keys/{name}//sign`) or `https://{vault}/keys/{name}/{version}`. `algorithm` is `"ES256"`, `"RS256"` or
+    /// `"PS256"`; anything else, a digest of another length or a malformed key id is [`Error::Config`] before
+    /// any request. An answer without a versioned `kid` of the same vault and key, or without a base64url
+    /// signature, is [`Error::Malformed`]; HTTP failures map as for the other Key Vault calls (403 = denied).
+    pub async fn kv_sign(&self, key_id: &str, algorithm: &str, digest: &[u8]) -> Result<KvSignature, Error> {
+        let sdk_algorithm = match algorithm {
+            "ES256" => SignatureAlgorithm::Es256,
+            "RS256" => SignatureAlgorithm::Rs256,
+            "PS256" => SignatureAlgorithm::Ps256,
+            other => {
+                return Err(Error::Config {
+                    detail: format!("signature algorithm '{other}' is not supported; use ES256, RS256 or PS256"),
+                });
+            }
+        };
+        if digest.len() != 32 {
+            return Err(Error::Config {
+                detail: format!("{algorithm} signs a 32-byte SHA-256 digest, not {} bytes", digest.len()),
+            });
+        }
+        let key = KeyId::parse(key_id)?;
+        let (client, endpoint) = self.key_client(&key.vault_url)?;
+        let path = format!("/keys/{}/{}/sign", key.name, key.version.as_deref().unwrap_or_default());
+        let expected = data_plane_url(&endpoint, &path);
+        let parameters = SignParameters { algorithm: Some(sdk_algorithm), value: Some(digest.to_vec()) };
+        let body: RequestContent<SignParameters> = parameters.try_into().map_err(|e: azure_core::Error| {
+            Error::Config { detail: format!("cannot encode the sign request: {}", crate::error::describe_chain(&e)) }
+        })?;
+        let record = CallRecord::new_shared();
+        let options = KeyClientSignOptions {
+            key_version: key.version.clone(),
+            method_options: ClientMethodOptions { context: Context::new().with_value(record.clone()) },
+        };
+        let result = client.sign(&key.name, body, Some(options)).await;
+        let raw = into_fetched("POST", result, &record, expected)?;
+        let answer: SignAnswer = raw.json()?;
+        let malformed = |detail: String| Error::Malformed { url: raw.url.clone(), detail };
+        let kid = answer.kid.ok_or_else(|| malformed("the sign answer has no 'kid'".into()))?;
+        let signed_by =
+            KeyId::parse(&kid).map_err(|_| malformed(format!("the sign answer's kid '{kid}' is not a key id")))?;
+        let same_key = signed_by.vault_url.eq_ignore_ascii_case(&key.vault_url)
+            && signed_by.name.eq_ignore_ascii_case(&key.name)
+            && signed_by.version.is_some()
+            && key
+                .version
+                .as_ref()
+                .is_none_or(|v| signed_by.version.as_ref().is_some_and(|s| s.eq_ignore_ascii_case(v)));
+        if !same_key {
+            return Err(malformed(format!("the sign answer's kid '{kid}' is not a version of {key_id}")));
+        }
+        let value = answer.value.ok_or_else(|| malformed("the sign answer has no 'value'".into()))?;
+        let signature = azure_core::base64::decode_url_safe(&value)
+            .map_err(|e| malformed(format!("the signature is not base64url: {e}")))?;
+        if signature.is_empty() {
+            return Err(malformed("the signature is empty".into()));
+        }
+        Ok(KvSignature { kid, algorithm: algorithm.to_owned(), signature, raw })
     }
 
     /// Managed HSM local RBAC: GET `{hsm_url}{scope}/providers/Microsoft.Authorization/roleAssignments`
@@ -171,6 +253,46 @@ impl AzureClient {
         let client = Arc::new(client);
         clients.insert(key, client.clone());
         Ok((client, endpoint))
+    }
+}
+
+/// The body of a sign answer (`KeyOperationResult`), read from the raw bytes so a missing field is named.
+#[derive(serde::Deserialize)]
+struct SignAnswer {
+    kid: Option<String>,
+    value: Option<String>,
+}
+
+/// A key identifier `https://{vault}/keys/{name}[/{version}]`, split.
+#[derive(Debug, PartialEq, Eq)]
+struct KeyId {
+    /// `https://host[:port]/`.
+    vault_url: String,
+    name: String,
+    version: Option<String>,
+}
+
+impl KeyId {
+    fn parse(key_id: &str) -> Result<KeyId, Error> {
+        let invalid = || Error::Config {
+            detail: format!("'{key_id}' is not a key id (https://<vault>/keys/<name> or .../keys/<name>/<version>)"),
+        };
+        let url = Url::parse(key_id.trim()).map_err(|_| invalid())?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid());
+        }
+        let endpoint = data_plane_endpoint(key_id)?;
+        let segments: Vec<&str> = url.path().trim_end_matches('/').split('/').skip(1).collect();
+        let (name, version) = match segments.as_slice() {
+            ["keys", name] => (*name, None),
+            ["keys", name, version] => (*name, Some(*version)),
+            _ => return Err(invalid()),
+        };
+        validate_segment("key name", name)?;
+        if let Some(version) = version {
+            validate_segment("key version", version)?;
+        }
+        Ok(KeyId { vault_url: endpoint.to_string(), name: name.to_owned(), version: version.map(str::to_owned) })
     }
 }
 
@@ -226,6 +348,7 @@ fn rbac_scope_path(scope: &str) -> Result<String, Error> {
 
 /// A `KeyClient` answer as a [`Fetched`] with the raw body, or its error mapped to [`Error`].
 fn into_fetched<T>(
+    method: &'static str,
     result: azure_core::Result<Response<T>>,
     record: &CallRecord,
     expected: Url,
@@ -234,7 +357,7 @@ fn into_fetched<T>(
     match result {
         Ok(response) => {
             let (status, _headers, body) = response.deconstruct();
-            Ok(Fetched::new("GET", url, u16::from(status), Some(KEY_VAULT_API_VERSION.to_owned()), body.to_vec()))
+            Ok(Fetched::new(method, url, u16::from(status), Some(KEY_VAULT_API_VERSION.to_owned()), body.to_vec()))
         }
         Err(error) => Err(from_sdk(error, &FailureContext { url: &url, attempts: record.attempts() })),
     }
@@ -255,6 +378,33 @@ mod tests {
         );
         assert!(data_plane_endpoint("http://myvault.vault.azure.net/").is_err());
         assert!(data_plane_endpoint("myvault").is_err());
+    }
+
+    #[test]
+    fn key_ids_are_split_and_checked() {
+        let versioned = KeyId::parse("https://MyVault.vault.azure.net/keys/sign-key/0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            versioned,
+            Ok(KeyId {
+                vault_url: "https://myvault.vault.azure.net/".into(),
+                name: "sign-key".into(),
+                version: Some("0123456789abcdef0123456789abcdef".into()),
+            })
+        );
+        let latest =
+            KeyId::parse("https://myhsm.managedhsm.azure.net/keys/sign-key/").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((latest.name.as_str(), latest.version), ("sign-key", None));
+        for bad in [
+            "http://myvault.vault.azure.net/keys/k",
+            "https://myvault.vault.azure.net/secrets/k",
+            "https://myvault.vault.azure.net/keys",
+            "https://myvault.vault.azure.net/keys/k/v/extra",
+            "https://myvault.vault.azure.net/keys/k?api-version=7.6",
+            "https://myvault.vault.azure.net/keys/a%2Fb",
+            "myvault/keys/k",
+        ] {
+            assert!(matches!(KeyId::parse(bad), Err(Error::Config { .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! One call is not a read: [`AzureClient::kv_sign`] signs a SHA-256 digest with a Key Vault or Managed HSM key
+//! (ES256, RS256, PS256) and returns the versioned `kid` that signed ([`KvSignature`]), for signing evidence.
+//!
 //! Tests and the demo set [`ClientConfig::redirect_to_loopback`]: the real stack (credential, bearer
 //! policy, Key Vault challenge, retry) then talks to a loopback simulator, routed by `x-forwarded-host`.
 
@@ -42,5 +45,6 @@ pub use client::{AzureClient, ClientConfig, Fetched};
 pub use cloud::Cloud;
 pub use credential::CredentialSpec;
 pub use error::{Error, ListError};
+pub use keyvault::KvSignature;
 pub use policies::RetryConfig;
 pub use url::Url;

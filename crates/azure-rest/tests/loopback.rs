@@ -583,6 +583,138 @@ async fn managed_hsm_role_assignments_use_the_hsm_audience() {
     assert_eq!(azure.seen().len(), 1);
 }
 
+const SIGN_VERSION: &str = "0123456789abcdef0123456789abcdef";
+
+fn b64url(bytes: &[u8]) -> String {
+    azure_core::base64::encode_url_safe(bytes)
+}
+
+#[tokio::test]
+async fn sign_goes_through_the_challenge_with_the_key_vault_body() {
+    let digest = [0x5a_u8; 32];
+    let signature = [0xa5_u8; 64];
+    let azure = FakeAzure::start(move |seen, _| {
+        vault(seen, |seen| {
+            assert_eq!(seen.method, "POST");
+            assert_eq!(seen.host, VAULT_HOST);
+            assert_eq!(seen.query_param("api-version").as_deref(), Some("2025-07-01"));
+            let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+            assert_eq!(body, serde_json::json!({ "alg": "ES256", "value": b64url(&digest) }));
+            match seen.path.as_str() {
+                // Without a version the SDK leaves the version segment empty; Key Vault signs with the latest.
+                "/keys/sign-key//sign" | "/keys/sign-key/0123456789abcdef0123456789abcdef/sign" => Reply::json(
+                    200,
+                    format!(
+                        r#"{{"kid":"https://{VAULT_HOST}/keys/sign-key/{SIGN_VERSION}","value":"{}"}}"#,
+                        b64url(&signature)
+                    ),
+                ),
+                other => panic!("unexpected path {other}"),
+            }
+        })
+    })
+    .await;
+    let client = azure.client(fast_retry());
+    let signed =
+        bounded(client.kv_sign("https://myvault.vault.azure.net/keys/sign-key", "ES256", &digest)).await.unwrap();
+    assert_eq!(signed.kid, format!("https://{VAULT_HOST}/keys/sign-key/{SIGN_VERSION}"));
+    assert_eq!(signed.algorithm, "ES256");
+    assert_eq!(signed.signature, signature);
+    assert_eq!(signed.raw.method, "POST");
+    assert_eq!(signed.raw.status, 200);
+    assert_eq!(signed.raw.url, "https://myvault.vault.azure.net/keys/sign-key//sign?api-version=2025-07-01");
+    assert_eq!(signed.raw.sha256, sha256_hex(&signed.raw.body));
+    let seen = azure.seen();
+    assert_eq!(seen.len(), 2, "challenge then authorized retry");
+    assert_eq!(seen[0].authorization, None);
+    assert!(seen[0].body.is_empty(), "the challenge request goes without the body");
+    assert_eq!(seen[1].authorization.as_deref(), Some("Bearer tok-1"));
+    assert_eq!(azure.token_scopes(), ["https://vault.azure.net/.default"]);
+
+    let versioned = bounded(client.kv_sign(
+        &format!("https://myvault.vault.azure.net/keys/sign-key/{SIGN_VERSION}"),
+        "ES256",
+        &digest,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        versioned.raw.url,
+        format!("https://{VAULT_HOST}/keys/sign-key/{SIGN_VERSION}/sign?api-version=2025-07-01")
+    );
+    assert_eq!(azure.seen().len(), 3, "the vault's challenge is reused");
+    assert_eq!(azure.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn sign_refuses_bad_arguments_before_sending() {
+    let azure = FakeAzure::start(|_, _| panic!("nothing may be sent")).await;
+    let client = azure.client(fast_retry());
+    let key = "https://myvault.vault.azure.net/keys/sign-key";
+    let cases = [
+        (key, "ES384", 32),
+        (key, "es256", 32),
+        (key, "RS256", 48),
+        (key, "PS256", 0),
+        ("https://myvault.vault.azure.net/secrets/sign-key", "ES256", 32),
+        ("http://myvault.vault.azure.net/keys/sign-key", "ES256", 32),
+        ("https://myvault.vault.azure.net/keys/sign-key/v1/extra", "ES256", 32),
+    ];
+    for (key_id, algorithm, digest_len) in cases {
+        let error = bounded(client.kv_sign(key_id, algorithm, &vec![1; digest_len])).await.unwrap_err();
+        assert!(matches!(error, Error::Config { .. }), "{key_id} {algorithm} {digest_len}: {error:?}");
+    }
+    assert!(azure.seen().is_empty());
+}
+
+#[tokio::test]
+async fn sign_failures_and_odd_answers_are_typed_errors() {
+    let azure = FakeAzure::start(|seen, _| {
+        vault(seen, |seen| match seen.path.as_str() {
+            "/keys/denied//sign" => Reply::json(
+                403,
+                r#"{"error":{"code":"Forbidden","message":"Caller is not authorized","innererror":{"code":"ForbiddenByRbac"}}}"#,
+            ),
+            "/keys/disabled//sign" => Reply::json(
+                403,
+                r#"{"error":{"code":"Forbidden","message":"Operation sign is not allowed on a disabled key.","innererror":{"code":"KeyDisabled"}}}"#,
+            ),
+            "/keys/other-key//sign" => Reply::json(
+                200,
+                r#"{"kid":"https://myvault.vault.azure.net/keys/someone-else/0123456789abcdef0123456789abcdef","value":"AAAA"}"#,
+            ),
+            "/keys/no-version//sign" => {
+                Reply::json(200, r#"{"kid":"https://myvault.vault.azure.net/keys/no-version","value":"AAAA"}"#)
+            }
+            "/keys/no-value//sign" => Reply::json(
+                200,
+                r#"{"kid":"https://myvault.vault.azure.net/keys/no-value/0123456789abcdef0123456789abcdef"}"#,
+            ),
+            "/keys/not-base64//sign" => Reply::json(
+                200,
+                r#"{"kid":"https://myvault.vault.azure.net/keys/not-base64/0123456789abcdef0123456789abcdef","value":"%%%"}"#,
+            ),
+            other => panic!("unexpected path {other}"),
+        })
+    })
+    .await;
+    let client = azure.client(fast_retry());
+    let sign = |name: &str| {
+        let key_id = format!("https://myvault.vault.azure.net/keys/{name}");
+        let client = client.clone();
+        async move { client.kv_sign(&key_id, "ES256", &[1; 32]).await }
+    };
+    let denied = bounded(sign("denied")).await.unwrap_err();
+    assert_eq!(denied.coverage_status(), "denied");
+    assert_eq!(denied.error_code(), Some("Forbidden"));
+    let disabled = bounded(sign("disabled")).await.unwrap_err();
+    assert!(disabled.to_string().contains("disabled key"), "{disabled}");
+    for name in ["other-key", "no-version", "no-value", "not-base64"] {
+        let error = bounded(sign(name)).await.unwrap_err();
+        assert!(matches!(error, Error::Malformed { .. }), "{name}: {error:?}");
+    }
+}
+
 /// Collectors run calls concurrently with `tokio::spawn`: the client and every call's future must be `Send`.
 #[test]
 fn the_client_and_its_futures_can_cross_threads() {
@@ -609,4 +741,5 @@ fn the_client_and_its_futures_can_cross_threads() {
     assert_send(&client.kv_list_key_versions(vault, "cmk"));
     assert_send(&client.kv_get_rotation_policy(vault, "cmk"));
     assert_send(&client.hsm_list_role_assignments("https://h.managedhsm.azure.net/", "/"));
+    assert_send(&client.kv_sign("https://myvault.vault.azure.net/keys/k", "ES256", &[0; 32]));
 }

@@ -1,4 +1,4 @@
-//! JSON bodies of ARM resources, shaped like Microsoft's examples in `shared/arm-examples` (storage 2025-06-01,
+//! JSON bodies of ARM resources, shaped like Microsoft's examples in `testdata/arm-examples` (storage 2025-06-01,
 //! Key Vault 2025-05-01, authorization 2022-04-01): property names and casing exactly as Azure writes them,
 //! and optional properties absent — not `false` — when the scenario leaves them unset.
 

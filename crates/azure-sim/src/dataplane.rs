@@ -1,8 +1,8 @@
 //! The Key Vault / Managed HSM data plane, one per vault host: the authentication challenge (401 with
 //! `WWW-Authenticate`) that Key Vault clients expect first, keys (latest, by version, list), key versions with
-//! Key Vault's 25-per-page `nextLink` paging, rotation policies, and Managed HSM local RBAC role assignments.
-//! Bodies follow `shared/arm-examples/keyvault-dataplane` (epoch-second timestamps, JWK fields, camelCase
-//! attributes).
+//! Key Vault's 25-per-page `nextLink` paging, rotation policies, the `sign` operation (with real keys, see
+//! [`crate::signing`]), and Managed HSM local RBAC role assignments. Bodies follow
+//! `testdata/arm-examples/keyvault-dataplane` (epoch-second timestamps, JWK fields, camelCase attributes).
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
@@ -10,14 +10,26 @@ use serde_json::{Map, Value, json};
 use crate::arm::RoleFilter;
 use crate::faults::FaultAction;
 use crate::material;
-use crate::resource_id::segments;
+use crate::resource_id::{scope_key, segments};
 use crate::scenario::{Access, ContainerKind, FaultKind, Key, KeyVersion, Protection, Scenario};
 use crate::server::{Incoming, Reply, Sim};
+use crate::signing::{self, Algorithm, KeySpec, SignError};
 use crate::timestamps;
 use crate::token::{self, TokenCheck};
 
 /// Key Vault never returns more than 25 items per page.
 const MAX_PAGE: usize = 25;
+
+/// Azure RBAC roles whose data actions include `Microsoft.KeyVault/vaults/keys/sign/action`: Key Vault Crypto
+/// User, Key Vault Crypto Officer, Key Vault Administrator. (Crypto Service Encryption User and Reader do not.)
+const VAULT_SIGN_ROLES: [&str; 3] = [
+    "12338af0-0e69-4776-bea7-57ae8d297424",
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+];
+
+/// Managed HSM local roles that may sign: Managed HSM Crypto User.
+const HSM_SIGN_ROLES: [&str; 1] = ["21dbd100-6940-42c2-9190-5d6cb909625b"];
 
 /// The route name `SimStats::by_route` counts a data-plane request under.
 pub(crate) fn route_name(kind: ContainerKind, request: &Incoming) -> &'static str {
@@ -31,6 +43,7 @@ pub(crate) fn route_name(kind: ContainerKind, request: &Incoming) -> &'static st
             ["keys", _] => "keys.get",
             ["keys", _, "versions"] => "keys.versions",
             ["keys", _, "rotationpolicy"] => "keys.rotationpolicy",
+            ["keys", _, "sign"] | ["keys", _, _, "sign"] if request.method == Method::POST => "keys.sign",
             ["keys", _, _] => "keys.getVersion",
             _ => "other",
         }
@@ -41,12 +54,14 @@ pub(crate) fn route_name(kind: ContainerKind, request: &Incoming) -> &'static st
         (ContainerKind::Vault, "keys.versions") => "kv.keys.versions",
         (ContainerKind::Vault, "keys.rotationpolicy") => "kv.keys.rotationpolicy",
         (ContainerKind::Vault, "keys.getVersion") => "kv.keys.getVersion",
+        (ContainerKind::Vault, "keys.sign") => "kv.keys.sign",
         (ContainerKind::Vault, _) => "kv.other",
         (ContainerKind::ManagedHsm, "keys.list") => "hsm.keys.list",
         (ContainerKind::ManagedHsm, "keys.get") => "hsm.keys.get",
         (ContainerKind::ManagedHsm, "keys.versions") => "hsm.keys.versions",
         (ContainerKind::ManagedHsm, "keys.rotationpolicy") => "hsm.keys.rotationpolicy",
         (ContainerKind::ManagedHsm, "keys.getVersion") => "hsm.keys.getVersion",
+        (ContainerKind::ManagedHsm, "keys.sign") => "hsm.keys.sign",
         (ContainerKind::ManagedHsm, "roleAssignments.list") => "hsm.roleAssignments.list",
         (ContainerKind::ManagedHsm, _) => "hsm.other",
     }
@@ -100,6 +115,7 @@ async fn answer_inner(sim: &Sim, request: &Incoming, kind: ContainerKind, name: 
         Some(FaultAction::Truncate) => truncate = true,
         None => {}
     }
+    prepare_key_material(sim, request, kind, name).await;
     let mut reply = serve(sim, request, kind, name);
     if truncate {
         reply.truncate();
@@ -163,6 +179,58 @@ fn fault(kind: FaultKind) -> Reply {
     }
 }
 
+/// Generates, off the async threads, the real private key a request will need (reading a version of a key
+/// that may sign, or signing), so that `serve` finds it made. RSA key generation takes a while in debug builds.
+async fn prepare_key_material(sim: &Sim, request: &Incoming, kind: ContainerKind, container: &str) {
+    let spec = {
+        let estate = sim.estate();
+        key_spec_for(sim, &estate, request, kind, container)
+    };
+    if let Some(spec) = spec {
+        // A failure is reported by `serve`, which asks again.
+        let _ = signing::private_key_async(spec).await;
+    }
+}
+
+/// The real key `request` reads or signs with, if any and if the request will get that far (a refused request
+/// must not cost a key generation).
+fn key_spec_for(
+    sim: &Sim,
+    estate: &Scenario,
+    request: &Incoming,
+    kind: ContainerKind,
+    container: &str,
+) -> Option<KeySpec> {
+    let segs = segments(&request.path);
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let (name, version) = match (&request.method, lower.as_slice()) {
+        (&Method::GET, ["keys", _]) | (&Method::POST, ["keys", _, "sign"]) => (&segs[1], None),
+        (&Method::GET, ["keys", _, "versions" | "rotationpolicy"]) => return None,
+        (&Method::GET, ["keys", _, _]) | (&Method::POST, ["keys", _, _, "sign"]) => (&segs[1], Some(&segs[2])),
+        _ => return None,
+    };
+    let access = match kind {
+        ContainerKind::Vault => estate.vault(container).map(|v| v.spec.data_plane_access),
+        ContainerKind::ManagedHsm => estate.managed_hsm(container).map(|h| h.spec.data_plane_access),
+    };
+    if access != Some(Access::Reader) {
+        return None;
+    }
+    if request.method == Method::POST && sign_denial(sim, estate, kind, container, name).is_some() {
+        return None;
+    }
+    let key = estate.key(container, name)?;
+    let v = match version {
+        None => key.latest()?,
+        Some(id) => key.version(id)?,
+    };
+    if !v.enabled {
+        return None;
+    }
+    KeySpec::of(&sim.tenant_id, key, &v.id)
+}
+
 /// Key Vault's data-plane api-versions: `7.x` or a date.
 fn valid_api_version(v: &str) -> bool {
     let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
@@ -214,7 +282,7 @@ fn serve(sim: &Sim, request: &Incoming, kind: ContainerKind, name: &str) -> Repl
         }
         return hsm_role_assignments(&estate, request, name, &lower[..n - 3]);
     }
-    let ctx = KeyContext { estate: &estate, request, kind, protection, container: name, api: &api };
+    let ctx = KeyContext { sim, estate: &estate, request, kind, protection, container: name, api: &api };
     let lower_str: Vec<&str> = lower.iter().map(String::as_str).collect();
     match (request.method.clone(), lower_str.as_slice()) {
         (Method::GET, ["keys"]) => ctx.list_keys(),
@@ -222,10 +290,13 @@ fn serve(sim: &Sim, request: &Incoming, kind: ContainerKind, name: &str) -> Repl
         (Method::GET, ["keys", _, "versions"]) => ctx.with_key(&segs[1], |k| ctx.versions(k)),
         (Method::GET, ["keys", _, "rotationpolicy"]) => ctx.with_key(&segs[1], |k| ctx.rotation_policy(k)),
         (Method::GET, ["keys", _, _]) => ctx.with_key(&segs[1], |k| ctx.bundle(k, Some(&segs[2]))),
+        // `KeyClient::sign` without a version requests `/keys/{name}//sign`; the empty segment is dropped.
+        (Method::POST, ["keys", _, "sign"]) => ctx.sign(&segs[1], None),
+        (Method::POST, ["keys", _, _, "sign"]) => ctx.sign(&segs[1], Some(&segs[2])),
         (Method::POST, ["keys", _, _, _]) | (Method::POST, ["keys", _, _]) => kv_error(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
-            "azure-sim does not perform cryptographic operations (sign, wrapKey, ...).",
+            "azure-sim performs only the sign operation (not encrypt, decrypt, wrapKey, unwrapKey, verify, ...).",
             None,
         ),
         _ => not_found(request),
@@ -273,22 +344,12 @@ fn data_access_denied(sim: &Sim, estate: &Scenario, request: &Incoming, name: &s
                 Some("AccessDenied"),
             );
         }
-        return kv_error(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            &format!(
-                "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or \
-                 role definitions were changed recently, please observe propagation time.\r\nCaller: appid={};oid={};\
-                 iss=https://sts.windows.net/{}/\r\nAction: 'Microsoft.KeyVault/vaults/keys/read'\r\nResource: '{}'\r\n\
-                 Assignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC' \r\nVault: {};location={}\r\n",
-                sim.client_id,
-                sim.object_id,
-                sim.tenant_id,
-                v.id.raw.to_ascii_lowercase(),
-                v.id.name,
-                v.spec.location
-            ),
-            Some("ForbiddenByRbac"),
+        return forbidden_by_rbac(
+            sim,
+            "Microsoft.KeyVault/vaults/keys/read",
+            &v.id.raw.to_ascii_lowercase(),
+            &v.id.name,
+            &v.spec.location,
         );
     }
     let _ = request;
@@ -331,6 +392,7 @@ fn decode_skip(token: &str) -> Option<usize> {
 
 /// What every key route needs.
 struct KeyContext<'a> {
+    sim: &'a Sim,
     estate: &'a Scenario,
     request: &'a Incoming,
     kind: ContainerKind,
@@ -411,7 +473,17 @@ impl KeyContext<'_> {
         jwk.insert("kid".into(), json!(kid));
         jwk.insert("kty".into(), json!(key.kty));
         jwk.insert("key_ops".into(), json!(key.key_ops));
-        if key.kty.starts_with("RSA") {
+        if let Some(spec) = KeySpec::of(&self.sim.tenant_id, key, &v.id) {
+            // A key that may sign carries its real public key, so signatures verify against this JWK.
+            match signing::private_key(&spec) {
+                Ok(private) => {
+                    for (member, value) in private.public_jwk_members() {
+                        jwk.insert(member.into(), json!(value));
+                    }
+                }
+                Err(e) => return internal_error(&e),
+            }
+        } else if key.kty.starts_with("RSA") {
             jwk.insert("n".into(), json!(material::rsa_modulus(&seed, key.size.unwrap_or(2048))));
             jwk.insert("e".into(), json!("AQAB"));
         } else if key.kty.starts_with("EC") {
@@ -566,6 +638,199 @@ impl KeyContext<'_> {
             }),
         )
     }
+}
+
+impl KeyContext<'_> {
+    /// `POST /keys/{name}[/{version}]/sign` with `{"alg", "value"}` (value: the base64url digest); answers
+    /// `{"kid", "value"}` with the versioned key id and the base64url signature. Checked in Key Vault's order:
+    /// permission (RBAC role, access policy or HSM local role of the caller), key and version, body, enabled,
+    /// activation and expiry, `key_ops`, algorithm.
+    fn sign(&self, name: &str, version: Option<&str>) -> Reply {
+        if let Some(denied) = sign_denial(self.sim, self.estate, self.kind, self.container, name) {
+            return denied;
+        }
+        let Some(key) = self.estate.key(self.container, name) else {
+            return key_not_found(name);
+        };
+        let v = match version {
+            None => key.latest(),
+            Some(id) => key.version(id),
+        };
+        let Some(v) = v else {
+            return key_not_found(&format!("{}/{}", key.name, version.unwrap_or_default()));
+        };
+        let body: Value = match serde_json::from_slice(&self.request.body) {
+            Ok(body) => body,
+            Err(_) => return bad_parameter("The request body is not a valid JSON object with 'alg' and 'value'."),
+        };
+        let Some(alg) = body.get("alg").and_then(Value::as_str) else {
+            return bad_parameter("The parameter 'alg' is missing.");
+        };
+        let Some(digest) = body.get("value").and_then(Value::as_str).and_then(material::base64url_decode) else {
+            return bad_parameter("The parameter 'value' is missing or is not base64url.");
+        };
+        if !v.enabled {
+            return kv_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Operation sign is not allowed on a disabled key.",
+                Some("KeyDisabled"),
+            );
+        }
+        let now = self.estate.now;
+        if v.not_before.is_some_and(|nbf| now < nbf) {
+            return kv_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Operation sign is not allowed on a key that is not yet valid.",
+                Some("KeyNotYetValid"),
+            );
+        }
+        if v.expires.is_some_and(|exp| now >= exp) {
+            return kv_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Operation sign is not allowed on an expired key.",
+                Some("KeyExpired"),
+            );
+        }
+        if !key.key_ops.iter().any(|op| op.eq_ignore_ascii_case("sign")) {
+            return kv_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Operation sign is not permitted on this key.",
+                Some("KeyOperationForbidden"),
+            );
+        }
+        let Some(algorithm) = Algorithm::parse(alg) else {
+            return bad_parameter(&format!(
+                "Invalid algorithm '{alg}' for this key; azure-sim signs with ES256 (EC P-256), RS256 and PS256 (RSA)."
+            ));
+        };
+        let Some(spec) = KeySpec::of(&self.sim.tenant_id, key, &v.id) else {
+            return kv_error(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                &format!("azure-sim signs only with RSA and EC P-256 keys, not {} {:?}.", key.kty, key.curve),
+                None,
+            );
+        };
+        let private = match signing::private_key(&spec) {
+            Ok(private) => private,
+            Err(e) => return internal_error(&e),
+        };
+        match private.sign(algorithm, &digest) {
+            Ok(signature) => Reply::json(
+                StatusCode::OK,
+                &json!({
+                    "kid": format!("{}/keys/{}/{}", self.base(), key.name, v.id),
+                    "value": material::base64url(&signature),
+                }),
+            ),
+            Err(SignError::Incompatible) => {
+                bad_parameter(&format!("Key and signing algorithm are incompatible: {alg} with a {} key.", key.kty))
+            }
+            Err(SignError::DigestLength(n)) => {
+                bad_parameter(&format!("The digest for {alg} must be 32 bytes (SHA-256), not {n}."))
+            }
+            Err(SignError::Failed(e)) => internal_error(&e),
+        }
+    }
+}
+
+/// `Some(403)` unless the caller (the scenario's service principal) may sign with key `name` of `container`: on
+/// an RBAC vault a sign-capable role at the key, the vault or a scope above it; on an access-policy vault a
+/// policy with the `sign` (or `all`) key permission; on a managed HSM a local Crypto User role at `/`, `/keys` or
+/// the key.
+fn sign_denial(sim: &Sim, estate: &Scenario, kind: ContainerKind, container: &str, name: &str) -> Option<Reply> {
+    let caller = &sim.object_id;
+    let key_name = name.to_ascii_lowercase();
+    match kind {
+        ContainerKind::Vault => {
+            let vault = estate.vault(container)?;
+            if vault.spec.rbac_authorization == Some(true) {
+                let mut target = scope_key(&vault.id.raw);
+                target.extend(["keys".to_string(), key_name.clone()]);
+                let allowed = estate.role_assignments.iter().any(|r| {
+                    r.principal_id.eq_ignore_ascii_case(caller)
+                        && VAULT_SIGN_ROLES.contains(&r.role.rsplit('/').next().unwrap_or_default())
+                        && target.starts_with(&r.scope_key)
+                });
+                return (!allowed).then(|| {
+                    forbidden_by_rbac(
+                        sim,
+                        "Microsoft.KeyVault/vaults/keys/sign/action",
+                        &format!("{}/keys/{key_name}", vault.id.raw.to_ascii_lowercase()),
+                        &vault.id.name,
+                        &vault.spec.location,
+                    )
+                });
+            }
+            let allowed = vault.spec.access_policies.iter().any(|p| {
+                p.object_id.eq_ignore_ascii_case(caller)
+                    && p.keys.iter().any(|k| k.eq_ignore_ascii_case("sign") || k.eq_ignore_ascii_case("all"))
+            });
+            (!allowed).then(|| {
+                kv_error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    &format!(
+                        "The user, group or application 'appid={};oid={caller};iss=https://sts.windows.net/{}/' does \
+                         not have keys sign permission on key vault '{};location={}'. For help resolving this issue, \
+                         please see https://go.microsoft.com/fwlink/?linkid=2125287",
+                        sim.client_id, sim.tenant_id, vault.id.name, vault.spec.location
+                    ),
+                    Some("AccessDenied"),
+                )
+            })
+        }
+        ContainerKind::ManagedHsm => {
+            let target = ["keys".to_string(), key_name];
+            let allowed = estate.hsm_role_assignments.iter().any(|r| {
+                r.hsm.eq_ignore_ascii_case(container)
+                    && r.principal_id.eq_ignore_ascii_case(caller)
+                    && HSM_SIGN_ROLES.contains(&r.role.rsplit('/').next().unwrap_or_default())
+                    && target.starts_with(&r.scope_key)
+            });
+            (!allowed).then(|| {
+                kv_error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "Operation is not allowed: the caller holds no local role granting keys/sign on this key.",
+                    Some("AccessDenied"),
+                )
+            })
+        }
+    }
+}
+
+/// 403 `ForbiddenByRbac` in the shape Key Vault writes it (caller, action, resource, decision reason).
+fn forbidden_by_rbac(sim: &Sim, action: &str, resource: &str, vault: &str, location: &str) -> Reply {
+    kv_error(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        &format!(
+            "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or \
+             role definitions were changed recently, please observe propagation time.\r\nCaller: appid={};oid={};\
+             iss=https://sts.windows.net/{}/\r\nAction: '{action}'\r\nResource: '{resource}'\r\n\
+             Assignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC' \r\nVault: {vault};location={location}\r\n",
+            sim.client_id, sim.object_id, sim.tenant_id
+        ),
+        Some("ForbiddenByRbac"),
+    )
+}
+
+fn bad_parameter(message: &str) -> Reply {
+    kv_error(StatusCode::BAD_REQUEST, "BadParameter", message, None)
+}
+
+fn internal_error(detail: &str) -> Reply {
+    kv_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        &format!("azure-sim could not make the key material: {detail}"),
+        None,
+    )
 }
 
 fn key_not_found(name: &str) -> Reply {

@@ -40,7 +40,9 @@
 //!   `$filter=atScope()`, `principalId eq '…'`, `assignedTo('…')`.
 //! - Key Vault / Managed HSM (bearer token for the host's audience, after a 401 challenge): `/keys` (paged),
 //!   `/keys/{name}` and `/keys/{name}/`, `/keys/{name}/{version}`, `/keys/{name}/versions` (paged),
-//!   `/keys/{name}/rotationpolicy`; Managed HSM only: `{/ | /keys | /keys/{name}}/providers/
+//!   `/keys/{name}/rotationpolicy`; `POST /keys/{name}/{version}/sign` and `POST /keys/{name}/sign` (also
+//!   `/keys/{name}//sign`, what `KeyClient::sign` sends without a version: the latest version) with
+//!   `{"alg","value"}` → `{"kid","value"}` (base64url); Managed HSM only: `{/ | /keys | /keys/{name}}/providers/
 //!   Microsoft.Authorization/roleAssignments`.
 //!
 //! # Scenario format (TOML)
@@ -70,7 +72,8 @@
 //!   `purge_protection?`, `public_network_access?`, `network_acls?`, `initial_admin_object_ids?`, `created?`,
 //!   `tags?`, `data_plane_access?`.
 //! - `[[keys]]` `vault` (vault or HSM name), `name`, `kty` (`RSA`, `RSA-HSM`, `EC`, `EC-HSM`, `oct-HSM`),
-//!   `size` (RSA: 2048/3072/4096) or `curve` (EC), `key_ops?`, `tags?`; versions as `[[keys.versions]]`
+//!   `size` (RSA: 2048/3072/4096) or `curve` (EC), `key_ops?` (default: every operation of the key type, as Key
+//!   Vault does; see "Signing" below), `tags?`; versions as `[[keys.versions]]`
 //!   {`id?` (32 hex; derived if absent), `created`, `updated?`, `enabled?` (true), `not_before?`, `expires?`,
 //!   `tags?`} and/or `[keys.version_series]` {`count`, `first_created`, `interval`, `expires_after?`,
 //!   `disabled_before?`} for many versions; `[keys.rotation_policy]` {`expiry_time?`, `created?`, `updated?`,
@@ -108,7 +111,27 @@
 //!   sees for a customer's vault in another tenant or subscription.
 //! - Managed HSM role assignment ids are `/providers/Microsoft.Authorization/roleAssignments/{name}` whatever the
 //!   scope, as the service writes them.
-//! - The `sign`/`wrapKey` operations are not simulated (501).
+//! - Only `sign` is simulated among the key operations; `encrypt`, `wrapKey`, `verify`, ... answer 501.
+//!
+//! # Signing
+//!
+//! A key version whose `key_ops` include `sign` has real key material: an RSA key of the key's size or an EC
+//! P-256 key, derived deterministically from tenant id, vault, key name and version id (the same scenario serves
+//! the same public key in every run). Its key bundle carries the real public key (`n`, `e`; `crv`, `x`, `y`), so
+//! a signature verifies against the JWK from `GET /keys/{name}/{version}`. Other keys (and EC keys on other
+//! curves) keep cheap fake material. RSA keys are generated on first use and kept for the life of the process;
+//! generation takes a second or more in a debug build, longer for 3072 and 4096 bits.
+//!
+//! `sign` implements ES256 (raw `r || s`, 64 bytes, as Key Vault returns it — not DER), RS256 (PKCS#1 v1.5
+//! over the given digest) and PS256 (RSASSA-PSS, MGF1-SHA-256, salt length 32 = the hash length, RFC 7518
+//! §3.5); the `value` is the SHA-256 digest, never the message. Checks, in order: the caller may sign (RBAC
+//! vault: Key Vault Crypto User, Crypto Officer or Administrator at the key, the vault or above, for the
+//! scenario's service principal; access-policy vault: a policy with the `sign` key permission; managed HSM: local
+//! Managed HSM Crypto User) else 403 `ForbiddenByRbac` / `AccessDenied`; key and version exist (404
+//! `KeyNotFound`); the version is enabled (403 `KeyDisabled`), active (`nbf`) and unexpired (403
+//! `KeyNotYetValid` / `KeyExpired`); `key_ops` holds `sign` (403 `KeyOperationForbidden`); algorithm and digest
+//! fit the key (400 `BadParameter`). Reads are not checked against role assignments: `data_plane_access` alone
+//! decides them. Sign requests count as `kv.keys.sign` / `hsm.keys.sign` in [`SimStats::by_route`].
 //!
 //! # Benchmarks
 //!
@@ -126,6 +149,7 @@ mod quota;
 mod resource_id;
 mod scenario;
 mod server;
+mod signing;
 mod synthetic;
 mod timestamps;
 mod token;

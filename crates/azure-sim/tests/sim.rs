@@ -13,6 +13,8 @@ const ARM: &str = "management.azure.com";
 const LOGIN: &str = "login.microsoftonline.com";
 const KV_PROD: &str = "kv-contoso-prod.vault.azure.net";
 const KV_LEGACY: &str = "kv-contoso-legacy.vault.azure.net";
+const KV_SHARED: &str = "kv-contoso-shared.vault.azure.net";
+const EC_SIGNING_VERSION: &str = "c6f877186d76b07e881ed162ae2eb154";
 const HSM: &str = "mhsm-contoso-prod.managedhsm.azure.net";
 const SUB_PROD: &str = "2c63888f-28f0-4481-be6d-dce7a7ace732";
 const SUB_SHARED: &str = "8a119b9e-16bc-4732-8f7b-7676d015b0dc";
@@ -55,6 +57,24 @@ impl Client {
     async fn get(&self, host: &str, path_and_query: &str, token: Option<&str>) -> Answer {
         let mut request =
             self.http.get(format!("http://{}{}", self.addr, path_and_query)).header("x-forwarded-host", host);
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        let response = request.send().await.expect("request reaches the simulator");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.expect("body"),
+        }
+    }
+
+    async fn post_json(&self, host: &str, path_and_query: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("http://{}{}", self.addr, path_and_query))
+            .header("x-forwarded-host", host)
+            .header("content-type", "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             request = request.header("authorization", format!("Bearer {t}"));
         }
@@ -146,7 +166,7 @@ async fn start(scenario: Scenario) -> (RunningSim, Client, Scenario) {
 }
 
 fn example(path: &str) -> Value {
-    let full = format!("{}/../../../shared/arm-examples/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = format!("{}/../../testdata/arm-examples/{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&full)
         .unwrap_or_else(|e| panic!("reference example {full} is needed by this test: {e}"));
     serde_json::from_str(&text).expect("example is JSON")
@@ -1064,5 +1084,267 @@ async fn forwarded_host_may_carry_a_port_and_direct_requests_get_followable_link
     let body: Value = serde_json::from_str(&direct.text().await.expect("body")).expect("JSON");
     let link = body["nextLink"].as_str().unwrap_or_default();
     assert!(link.starts_with(&format!("http://{}/subscriptions?", sim.addr())), "{link}");
+    sim.shutdown().await;
+}
+
+// ---- sign ----
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn b64url_decode(value: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value.as_str().expect("base64url string"))
+        .expect("base64url")
+}
+
+fn sign_body(alg: &str, digest: &[u8]) -> Value {
+    serde_json::json!({ "alg": alg, "value": b64url(digest) })
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
+/// The public key of a JWK served in a key bundle, as a verifier would build it.
+fn ec_verifying_key(jwk: &Value) -> p256::ecdsa::VerifyingKey {
+    assert_eq!(jwk["crv"], "P-256");
+    let (x, y) = (b64url_decode(&jwk["x"]), b64url_decode(&jwk["y"]));
+    let point = p256::EncodedPoint::from_affine_coordinates(x.as_slice().into(), y.as_slice().into(), false);
+    p256::ecdsa::VerifyingKey::from_encoded_point(&point).expect("the JWK is a point on P-256")
+}
+
+fn rsa_public_key(jwk: &Value) -> rsa::RsaPublicKey {
+    let n = rsa::BigUint::from_bytes_be(&b64url_decode(&jwk["n"]));
+    let e = rsa::BigUint::from_bytes_be(&b64url_decode(&jwk["e"]));
+    rsa::RsaPublicKey::new(n, e).expect("a valid RSA public key")
+}
+
+#[tokio::test]
+async fn sign_es256_rs256_ps256_verify_against_the_served_public_key() {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let challenge = client
+        .post_json(KV_SHARED, "/keys/evidence-signing/sign?api-version=7.6", None, &sign_body("ES256", &[0; 32]))
+        .await;
+    assert_eq!(challenge.status, 401, "sign goes through the challenge like every data-plane call");
+    let token = client.token(&scenario, "https://vault.azure.net").await;
+    let digest = sha256(b"{\"manifest\":\"evidence\"}");
+
+    // ES256 with the version in the path: raw r || s, verified with the JWK of GET key.
+    let bundle = client.get(KV_SHARED, "/keys/evidence-signing/?api-version=7.6", Some(&token)).await;
+    assert_eq!(bundle.status, 200, "{}", bundle.text);
+    let jwk = bundle.json()["key"].clone();
+    let kid = format!("https://{KV_SHARED}/keys/evidence-signing/{EC_SIGNING_VERSION}");
+    assert_eq!(jwk["kid"], kid.as_str());
+    let es256 = client
+        .post_json(
+            KV_SHARED,
+            &format!("/keys/evidence-signing/{EC_SIGNING_VERSION}/sign?api-version=2025-07-01"),
+            Some(&token),
+            &sign_body("ES256", &digest),
+        )
+        .await;
+    assert_eq!(es256.status, 200, "{}", es256.text);
+    let body = es256.json();
+    assert_eq!(keys(&body), BTreeSet::from(["kid".to_string(), "value".to_string()]));
+    assert_eq!(body["kid"], kid.as_str());
+    let raw = b64url_decode(&body["value"]);
+    assert_eq!(raw.len(), 64, "JWS form r || s, not DER");
+    let signature = p256::ecdsa::Signature::from_slice(&raw).expect("r || s");
+    ec_verifying_key(&jwk).verify_prehash(&digest, &signature).expect("ES256 verifies with the served key");
+
+    // Without a version (what KeyClient::sign sends: `/keys/{name}//sign`): the latest version signs and the
+    // answer names it.
+    let latest = client
+        .post_json(
+            KV_SHARED,
+            "/keys/evidence-signing//sign?api-version=2025-07-01",
+            Some(&token),
+            &sign_body("ES256", &digest),
+        )
+        .await;
+    assert_eq!(latest.status, 200, "{}", latest.text);
+    assert_eq!(latest.json()["kid"], kid.as_str());
+
+    // RS256 and PS256 with the RSA key.
+    let bundle = client.get(KV_SHARED, "/keys/evidence-signing-rsa?api-version=7.6", Some(&token)).await.json();
+    let rsa_jwk = &bundle["key"];
+    assert_eq!(rsa_jwk["kty"], "RSA");
+    assert_eq!(rsa_jwk["key_ops"], serde_json::json!(["sign", "verify"]));
+    let public = rsa_public_key(rsa_jwk);
+    assert_eq!(rsa::traits::PublicKeyParts::size(&public), 256, "RSA 2048");
+    for alg in ["RS256", "PS256"] {
+        let answer = client
+            .post_json(
+                KV_SHARED,
+                "/keys/evidence-signing-rsa/sign?api-version=7.6",
+                Some(&token),
+                &sign_body(alg, &digest),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{alg}: {}", answer.text);
+        let answer = answer.json();
+        assert_eq!(answer["kid"], rsa_jwk["kid"]);
+        let signature = b64url_decode(&answer["value"]);
+        assert_eq!(signature.len(), 256);
+        let verified = if alg == "RS256" {
+            public.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, &signature)
+        } else {
+            // Strict salt length 32 (= SHA-256 output), as Key Vault signs PS256.
+            public.verify(rsa::Pss::new::<sha2::Sha256>(), &digest, &signature)
+        };
+        verified.unwrap_or_else(|e| panic!("{alg} verifies with the served key: {e}"));
+    }
+
+    // Algorithm and digest must fit the key.
+    let cases = [
+        ("/keys/evidence-signing-rsa/sign", sign_body("ES256", &digest)),
+        ("/keys/evidence-signing/sign", sign_body("PS256", &digest)),
+        ("/keys/evidence-signing/sign", sign_body("ES256", &digest[..20])),
+        ("/keys/evidence-signing/sign", sign_body("ES999", &digest)),
+        ("/keys/evidence-signing/sign", serde_json::json!({ "alg": "ES256" })),
+    ];
+    for (path, body) in &cases {
+        let answer = client.post_json(KV_SHARED, &format!("{path}?api-version=7.6"), Some(&token), body).await;
+        assert_eq!(answer.status, 400, "{path} {body}: {}", answer.text);
+        assert_eq!(answer.error_code(), "BadParameter");
+    }
+    let wrap = client
+        .post_json(
+            KV_SHARED,
+            "/keys/evidence-signing-rsa/wrapKey?api-version=7.6",
+            Some(&token),
+            &sign_body("RSA-OAEP", &digest),
+        )
+        .await;
+    assert_eq!(wrap.status, 501, "only sign is simulated");
+
+    let stats = sim.stats();
+    assert_eq!(stats.by_route.get("kv.keys.sign"), Some(&(1 + 2 + 2 + cases.len() as u64)), "{:?}", stats.by_route);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn signing_keys_are_the_same_in_every_run_and_differ_per_tenant() {
+    let jwk_of = |scenario: Scenario, key: &'static str| async move {
+        let (sim, client, scenario) = start(scenario).await;
+        let token = client.token(&scenario, "https://vault.azure.net").await;
+        let answer = client.get(KV_SHARED, &format!("/keys/{key}?api-version=7.6"), Some(&token)).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        sim.shutdown().await;
+        answer.json()["key"].clone()
+    };
+    let first = jwk_of(Scenario::default_scenario(), "evidence-signing").await;
+    let second = jwk_of(Scenario::default_scenario(), "evidence-signing").await;
+    assert_eq!(first, second);
+    // Pinned: the key is derived from tenant / vault / key / version only, so every process (and every machine)
+    // serves this point. A change here changes every signed demo package.
+    assert_eq!(first["x"], "ZpykonpYmV_duJjinSxA9Q2XGeGfC-mQ15-kQHxFvaQ");
+    ec_verifying_key(&first);
+    let rsa_first = jwk_of(Scenario::default_scenario(), "evidence-signing-rsa").await;
+    let rsa_second = jwk_of(Scenario::default_scenario(), "evidence-signing-rsa").await;
+    assert_eq!(rsa_first["n"], rsa_second["n"]);
+
+    let other_tenant = Scenario::from_toml_str(
+        r#"
+extends = "default"
+
+[tenant]
+id = "0d5c0c53-5b8e-4d32-9b52-2c0e1a3a7f11"
+display_name = "Fabrikam"
+default_domain = "fabrikam.onmicrosoft.com"
+"#,
+        "other-tenant.toml",
+    )
+    .expect("scenario loads");
+    let elsewhere = jwk_of(other_tenant, "evidence-signing").await;
+    assert_ne!(elsewhere["x"], first["x"], "the tenant is part of the seed");
+}
+
+#[tokio::test]
+async fn sign_is_refused_for_disabled_versions_missing_permissions_and_key_ops() {
+    let scenario = Scenario::from_toml_str(
+        r#"
+extends = "default"
+
+[[keys]]
+vault = "kv-contoso-shared"
+name = "verify-only"
+kty = "EC"
+curve = "P-256"
+key_ops = ["verify"]
+
+[[keys.versions]]
+created = "2026-01-05T10:00:00Z"
+
+[[keys]]
+vault = "kv-contoso-shared"
+name = "expired-signing"
+kty = "EC"
+curve = "P-256"
+key_ops = ["sign", "verify"]
+
+[[keys.versions]]
+created = "2025-01-05T10:00:00Z"
+expires = "2026-01-05T10:00:00Z"
+"#,
+        "refusals.toml",
+    )
+    .expect("scenario loads");
+    let (sim, client, scenario) = start(scenario).await;
+    let token = client.token(&scenario, "https://vault.azure.net").await;
+    let digest = sha256(b"manifest");
+    let sign = |host: &'static str, path: String| {
+        let client = &client;
+        let token = &token;
+        let body = sign_body("RS256", &digest);
+        async move { client.post_json(host, &format!("{path}?api-version=7.6"), Some(token), &body).await }
+    };
+    let es = |host: &'static str, path: String| {
+        let client = &client;
+        let token = &token;
+        let body = sign_body("ES256", &digest);
+        async move { client.post_json(host, &format!("{path}?api-version=7.6"), Some(token), &body).await }
+    };
+    let inner = |a: &Answer| a.json()["error"]["innererror"]["code"].as_str().unwrap_or_default().to_string();
+
+    // A disabled version refuses to sign, addressed by version or as the latest.
+    sim.disable_key_version("kv-contoso-shared", "evidence-signing", EC_SIGNING_VERSION).expect("version exists");
+    for path in [format!("/keys/evidence-signing/{EC_SIGNING_VERSION}/sign"), "/keys/evidence-signing/sign".into()] {
+        let refused = es(KV_SHARED, path.clone()).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.text);
+        assert_eq!(inner(&refused), "KeyDisabled");
+    }
+    sim.enable_key_version("kv-contoso-shared", "evidence-signing", EC_SIGNING_VERSION).expect("version exists");
+    assert_eq!(es(KV_SHARED, "/keys/evidence-signing/sign".into()).await.status, 200);
+
+    // key_ops without sign, and an expired version.
+    let verify_only = es(KV_SHARED, "/keys/verify-only/sign".into()).await;
+    assert_eq!(verify_only.status, 403, "{}", verify_only.text);
+    assert_eq!(inner(&verify_only), "KeyOperationForbidden");
+    let expired = es(KV_SHARED, "/keys/expired-signing/sign".into()).await;
+    assert_eq!(expired.status, 403, "{}", expired.text);
+    assert_eq!(inner(&expired), "KeyExpired");
+    let missing = es(KV_SHARED, "/keys/no-such-key/sign".into()).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), "KeyNotFound");
+
+    // The collector holds Reader and Key Vault Reader on kv-contoso-prod (RBAC): no sign permission, even for a
+    // key whose key_ops allow signing (cmk-finance has Key Vault's default operations).
+    let rbac = sign(KV_PROD, "/keys/cmk-finance/sign".into()).await;
+    assert_eq!(rbac.status, 403, "{}", rbac.text);
+    assert_eq!(inner(&rbac), "ForbiddenByRbac");
+    assert!(rbac.text.contains("Microsoft.KeyVault/vaults/keys/sign/action"), "{}", rbac.text);
+    // kv-contoso-legacy uses access policies; the collector's policy grants get and list only.
+    let policy = sign(KV_LEGACY, "/keys/cmk-legacy-app/sign".into()).await;
+    assert_eq!(policy.status, 403, "{}", policy.text);
+    assert_eq!(inner(&policy), "AccessDenied");
+    assert!(policy.text.contains("does not have keys sign permission"), "{}", policy.text);
     sim.shutdown().await;
 }

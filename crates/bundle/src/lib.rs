@@ -1,13 +1,23 @@
-//! Writes a snapshot's tables as deterministic Parquet files into a package directory
-//! `<out>/<tenant-id>/<snapshot-id>/tables/<table>.parquet`, atomically: the package is built in a hidden
-//! temporary directory beside its target, fsynced, and renamed into place; an existing package is never
-//! overwritten. Files are hashed while they are written.
+//! Evidence packages: a snapshot's tables as deterministic Parquet files in
+//! `<out>/<tenant-id>/<snapshot-id>/tables/<table>.parquet`, with `manifest.json` (what, where from, every file's
+//! SHA-256, the previous package's manifest hash), `SHA256SUMS`, and `manifest.sig` + `manifest.sig.json`.
+//! Packages are built in a hidden temporary directory beside their target, fsynced, and renamed into place; an
+//! existing package is never overwritten. Files are hashed while written. [`verify_package`] and
+//! [`verify_chain`] check packages offline.
 
+mod jws;
+pub mod manifest;
 mod package;
 mod parquet_writer;
+pub mod signature;
+mod verify;
 
+pub use jws::public_key_pem_from_jwk;
+pub use manifest::{CollectionInfo, Manifest, ManifestFile, PreviousPackage};
 pub use package::{PackageWriter, WrittenFile, WrittenPackage};
 pub use parquet_writer::{HashingWriter, write_table};
+pub use signature::{LocalSigningKey, ManifestSignature, SignatureInfo};
+pub use verify::{ChainReport, Problem, TrustAnchors, VerifyReport, verify_chain, verify_package};
 
 use std::path::PathBuf;
 
@@ -49,5 +59,29 @@ pub enum Error {
         what: &'static str,
         /// The value.
         value: String,
+    },
+    /// A manifest that cannot be read or written.
+    #[error("{path}: {reason}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key file that cannot be read, parsed or written.
+    #[error("key file {path}: {reason}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signature that cannot be made.
+    #[error("signing {file}: {reason}")]
+    Signature {
+        /// What was being signed.
+        file: String,
+        /// What went wrong.
+        reason: String,
     },
 }

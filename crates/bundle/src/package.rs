@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 
 use evidence::{Table, Tables};
 
+use crate::manifest::{
+    CollectionInfo, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile, PreviousPackage,
+    SIGNATURE_FILE, SIGNATURE_INFO_FILE, SUMS_FILE, ToolInfo, previous_package, sha256sums,
+};
+use crate::signature::ManifestSignature;
 use crate::{Error, write_table};
 
 /// One file written into a package.
@@ -40,6 +45,9 @@ pub struct WrittenPackage {
 pub struct PackageWriter {
     staging: PathBuf,
     target: PathBuf,
+    tenant_id: String,
+    snapshot_id: String,
+    previous: Option<PreviousPackage>,
     files: Vec<WrittenFile>,
     committed: bool,
 }
@@ -74,7 +82,16 @@ impl PackageWriter {
         }
         let tables = staging.join("tables");
         fs::create_dir_all(&tables).map_err(io_err("creating", &tables))?;
-        Ok(Self { staging, target, files: Vec::new(), committed: false })
+        let previous = previous_package(&tenant_dir, snapshot_id)?;
+        Ok(Self {
+            staging,
+            target,
+            tenant_id: tenant_id.to_string(),
+            snapshot_id: snapshot_id.to_string(),
+            previous,
+            files: Vec::new(),
+            committed: false,
+        })
     }
 
     /// Writes one table (rows must already be sorted; see [`Tables::sort_and_dedup`]).
@@ -117,6 +134,40 @@ impl PackageWriter {
         fs::write(&path, contents).map_err(io_err("writing", &path))?;
         File::open(&path).and_then(|f| f.sync_all()).map_err(io_err("syncing", &path))?;
         Ok(())
+    }
+
+    /// Writes `manifest.json` and `SHA256SUMS` for the tables written so far; returns the manifest's exact bytes,
+    /// which are what a signature covers.
+    pub fn write_manifest(&mut self, collection: CollectionInfo) -> Result<Vec<u8>, Error> {
+        let files: Vec<ManifestFile> = self.files.iter().map(ManifestFile::from).collect();
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            tool: ToolInfo { name: "cmk-evidence".into(), version: env!("CARGO_PKG_VERSION").into() },
+            tenant_id: self.tenant_id.clone(),
+            snapshot_id: self.snapshot_id.clone(),
+            collection,
+            files,
+            previous: self.previous.clone(),
+        };
+        let bytes = manifest.to_bytes()?;
+        self.write_file(MANIFEST_FILE, &bytes)?;
+        self.write_file(SUMS_FILE, &sha256sums(&manifest.files))?;
+        Ok(bytes)
+    }
+
+    /// Writes `manifest.sig` and `manifest.sig.json`.
+    pub fn write_signature(&mut self, signature: &ManifestSignature) -> Result<(), Error> {
+        let mut info = serde_json::to_vec_pretty(&signature.info)
+            .map_err(|e| Error::Signature { file: SIGNATURE_INFO_FILE.into(), reason: e.to_string() })?;
+        info.push(b'\n');
+        self.write_file(SIGNATURE_FILE, &signature.bytes)?;
+        self.write_file(SIGNATURE_INFO_FILE, &info)
+    }
+
+    /// The previous package of this tenant that the manifest will link to.
+    pub fn previous(&self) -> Option<&PreviousPackage> {
+        self.previous.as_ref()
     }
 
     /// Files written so far.

@@ -9,6 +9,7 @@ use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec, RetryConfig};
 use azure_sim::{Scenario, SimOptions};
 use evidence::{SnapshotContext, Timestamp};
 
+use crate::package::Signer;
 use crate::{DemoArgs, OutputFormat, SimArgs, exit, run, summary};
 
 fn load_scenario(name_or_path: &str) -> Result<Scenario> {
@@ -40,10 +41,20 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
     let sim = azure_sim::start(scenario.clone(), SimOptions::default()).await.context("starting the simulator")?;
     let client = AzureClient::new(simulator_client_config(&scenario, sim.addr(), args.retry.config(Some(2))))
         .context("building the Azure client")?;
-    let result = run::collect_tenant(&client, &ctx, &[], &args.out).await;
+    let signer = demo_signer(&args)?;
+    let result = run::collect_and_package(&client, &ctx, &[], &args.out, &signer.0).await;
     let stats = sim.stats();
     sim.shutdown().await;
     let run = result?;
+    // Verify what was just written, offline, against the key that signed it — as an auditor would.
+    let trust = match &signer.1 {
+        Some(public) => crate::verify::trust_anchors(std::slice::from_ref(public), &[])?,
+        None => {
+            crate::verify::trust_anchors(&[], &args.signing.sign_with_key_vault.iter().cloned().collect::<Vec<_>>())?
+        }
+    };
+    let json = args.output == OutputFormat::Json;
+    let verify = bundle::verify_package(&run.package_dir, &trust);
     let sim_stats = serde_json::json!({
         "requests": stats.requests,
         "token_requests": stats.token_requests,
@@ -52,8 +63,22 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
         "faults_injected": stats.faults_injected,
         "by_route": stats.by_route,
     });
-    summary::print_run(&run, args.output == OutputFormat::Json, Some(("simulator", sim_stats)))?;
-    if args.output == OutputFormat::Text {
+    let extra = serde_json::json!({ "simulator": sim_stats, "verify": verify });
+    summary::print_run(&run, json, Some(("demo", extra)))?;
+    if !json {
+        println!();
+        match &signer.1 {
+            Some(public) => {
+                println!("Signed with the demo key {} (public key {}).", signer.2, public.display());
+                println!(
+                    "Check it yourself: (cd {p} && sha256sum -c SHA256SUMS) && openssl pkeyutl -verify -pubin -inkey {k} -rawin -in {p}/manifest.json -sigfile {p}/manifest.sig",
+                    p = run.package_dir.display(),
+                    k = public.display()
+                );
+            }
+            None => println!("Signed with Key Vault key {}.", signer.2),
+        }
+        crate::verify::report_package(&run.package_dir, &trust, false)?;
         println!(
             "\nSimulator: {} requests ({} token, {} answered 401 for challenge or auth, {} faults injected, {} throttled).",
             stats.requests, stats.token_requests, stats.unauthenticated_401, stats.faults_injected, stats.throttled_429
@@ -61,8 +86,36 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
         println!("Query it:  duckdb -c \"SELECT * FROM '{}/tables/cmk_chain.parquet'\"", run.package_dir.display());
     }
     // The demo's scenario includes deliberate gaps (a subscription without read access); they are shown, not
-    // an error of the demo.
+    // an error of the demo. A package that does not verify is.
+    if !verify.holds() {
+        anyhow::bail!("the package just written does not verify: {:?}", verify.problems);
+    }
     Ok(exit::OK)
+}
+
+/// The demo signs with a Key Vault key of the simulator when asked, else with a local demo key kept beside the
+/// packages (`<out>/demo-signing-key.pem`), made on first use. Returns the signer, the public key file (local
+/// keys) and the key id.
+fn demo_signer(args: &DemoArgs) -> Result<(Signer, Option<std::path::PathBuf>, String)> {
+    if let Some(key_id) = &args.signing.sign_with_key_vault {
+        let alg = args.signing.sign_algorithm.as_deref().unwrap_or("ES256");
+        return Ok((Signer::from_options(None, Some(key_id), alg)?, None, key_id.clone()));
+    }
+    if let Some(path) = &args.signing.signing_key {
+        let key = bundle::LocalSigningKey::read(path)?;
+        let public = std::path::PathBuf::from(format!("{}.pub.pem", path.with_extension("").display()));
+        let id = key.key_id();
+        return Ok((Signer::Local(key), public.exists().then_some(public), id));
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let private = args.out.join("demo-signing-key.pem");
+    let public = args.out.join("demo-signing-key.pub.pem");
+    if !private.exists() {
+        bundle::LocalSigningKey::generate().write(&private, &public)?;
+    }
+    let key = bundle::LocalSigningKey::read(&private)?;
+    let id = key.key_id();
+    Ok((Signer::Local(key), Some(public), id))
 }
 
 pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {

@@ -2,8 +2,10 @@
 //! Parquet evidence packages. This file is the command line: parsing, logging, dispatch and exit codes.
 
 mod demo;
+mod package;
 mod run;
 mod summary;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,7 @@ Exit codes:
   1  error: nothing was written (configuration, credentials, I/O); the message says what and where
   2  usage error (bad arguments)
   3  package written, but the coverage table records collection failures (denied, not_found, throttled, error)
+verify: 0 when every check holds; 1 when any does not (each problem names the file).
 
 Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=azure_rest=debug).";
 
@@ -46,6 +49,10 @@ enum Command {
     Collect(CollectArgs),
     /// Run the whole job against the built-in Azure simulator (no Azure account needed).
     Demo(DemoArgs),
+    /// Verify a package (hashes, sizes, schemas, signature) or, with --chain, every package of a tenant.
+    Verify(VerifyArgs),
+    /// Create an Ed25519 key pair for signing packages.
+    Keygen(KeygenArgs),
     /// Run the Azure simulator standalone on loopback, for trying `collect --simulator`.
     Sim(SimArgs),
     /// Print the schema of every evidence table, with what each column proves.
@@ -99,17 +106,35 @@ impl RetryArgs {
     }
 }
 
+/// How a package is signed (at most one).
+#[derive(Debug, Clone, Args)]
+struct SigningArgs {
+    /// Sign the manifest with this Ed25519 private key (PKCS#8 PEM from `cmk-evidence keygen`).
+    #[arg(long, value_name = "KEY.pem")]
+    signing_key: Option<PathBuf>,
+    /// Sign the manifest with this Key Vault or Managed HSM key (`https://{vault}/keys/{name}[/{version}]`),
+    /// through the collecting tenant's credential (needs the `sign` permission on the key).
+    #[arg(long, value_name = "KEY_ID")]
+    sign_with_key_vault: Option<String>,
+    /// Algorithm for --sign-with-key-vault: ES256 (EC P-256 keys), RS256 or PS256 (RSA keys). Default ES256.
+    #[arg(long, value_name = "ALG")]
+    sign_algorithm: Option<String>,
+}
+
 #[derive(Debug, Args)]
 struct CollectArgs {
-    /// Entra tenant id to collect.
+    /// Entra tenant id to collect (or use --config for many tenants).
     #[arg(long, env = "AZURE_TENANT_ID")]
-    tenant: String,
+    tenant: Option<String>,
+    /// TOML file listing many tenants, each with its cloud, subscriptions and credential; one package per tenant.
+    #[arg(long, value_name = "tenants.toml")]
+    config: Option<PathBuf>,
     /// Subscription to collect (repeatable). Default: every enabled subscription the credential can see.
     #[arg(long = "subscription", value_name = "ID")]
     subscriptions: Vec<String>,
-    /// Directory packages are written under (`<out>/<tenant-id>/<snapshot-id>/`).
-    #[arg(long, default_value = "cmk-evidence-out")]
-    out: PathBuf,
+    /// Directory packages are written under (`<out>/<tenant-id>/<snapshot-id>/`); default `cmk-evidence-out`.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Azure cloud: public, china, usgov.
     #[arg(long, default_value = "public")]
     cloud: String,
@@ -127,6 +152,8 @@ struct CollectArgs {
     output: OutputFormat,
     #[command(flatten)]
     retry: RetryArgs,
+    #[command(flatten)]
+    signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +170,9 @@ struct DemoArgs {
     /// Retry bounds (the demo caps Retry-After at 2 s unless told otherwise: the simulator is local).
     #[command(flatten)]
     retry: RetryArgs,
+    /// Signing (default: a demo Ed25519 key kept in the output directory, made on first use).
+    #[command(flatten)]
+    signing: SigningArgs,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +183,31 @@ struct SimArgs {
     /// Loopback port to listen on (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The package directory (`<out>/<tenant-id>/<snapshot-id>`), or with --chain the tenant directory.
+    path: PathBuf,
+    /// Trust signatures by this public key (SPKI PEM; repeatable).
+    #[arg(long = "public-key", value_name = "PUB.pem")]
+    public_keys: Vec<PathBuf>,
+    /// Trust signatures by this key id (`ed25519:…`, or a Key Vault key id, with or without version; repeatable).
+    #[arg(long = "trusted-key-id", value_name = "ID")]
+    trusted_key_ids: Vec<String>,
+    /// Verify every package under the tenant directory and the hash chain linking them.
+    #[arg(long)]
+    chain: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct KeygenArgs {
+    /// Path prefix: writes `<out>.pem` (private, PKCS#8) and `<out>.pub.pem` (public, SPKI). Never overwrites.
+    #[arg(long, default_value = "evidence-signing")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +244,8 @@ fn main() -> ExitCode {
             Command::Collect(args) => run::collect_command(args).await,
             Command::Demo(args) => demo::demo_command(args).await,
             Command::Sim(args) => demo::sim_command(args).await,
+            Command::Verify(args) => verify::verify_command(args),
+            Command::Keygen(args) => verify::keygen_command(args),
             Command::Schema(args) => {
                 summary::print_schema(args.markdown);
                 Ok(exit::OK)

@@ -12,6 +12,7 @@ use evidence::{KeyReference, SnapshotContext, Tables, Timestamp, resource_types}
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::package::{self, Signer};
 use crate::{CollectArgs, CredentialKind, OutputFormat, exit, summary};
 
 /// Subscriptions collected at once in phase 1.
@@ -42,47 +43,254 @@ impl TenantRun {
     }
 }
 
-fn credential_spec(kind: CredentialKind, tenant: &str) -> Result<CredentialSpec> {
+/// Where a tenant's credential comes from: the command line's `--credential`, or one `[[tenants]]` entry.
+#[derive(Debug, Clone, Default)]
+struct CredentialSource {
+    client_id: Option<String>,
+    /// Environment variable that holds the client secret (never the secret itself).
+    client_secret_env: Option<String>,
+    token_file: Option<PathBuf>,
+}
+
+fn credential_spec(kind: CredentialKind, tenant: &str, source: &CredentialSource) -> Result<CredentialSpec> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let client_id = || source.client_id.clone().or_else(|| env("AZURE_CLIENT_ID"));
     Ok(match kind {
         CredentialKind::Auto => CredentialSpec::FromEnvironment,
         CredentialKind::DeveloperTools => CredentialSpec::DeveloperTools,
-        CredentialKind::ClientSecret => CredentialSpec::ClientSecret {
-            tenant_id: tenant.to_string(),
-            client_id: env("AZURE_CLIENT_ID").context("--credential client-secret needs AZURE_CLIENT_ID")?,
-            secret: env("AZURE_CLIENT_SECRET").context(
-                "--credential client-secret needs AZURE_CLIENT_SECRET in the environment (never on the command line)",
-            )?,
-        },
+        CredentialKind::ClientSecret => {
+            let secret_var = source.client_secret_env.as_deref().unwrap_or("AZURE_CLIENT_SECRET");
+            CredentialSpec::ClientSecret {
+                tenant_id: tenant.to_string(),
+                client_id: client_id().context("the client-secret credential needs a client id (AZURE_CLIENT_ID)")?,
+                secret: env(secret_var).with_context(|| {
+                    format!(
+                        "the client-secret credential needs {secret_var} in the environment (never on the command line)"
+                    )
+                })?,
+            }
+        }
         CredentialKind::WorkloadIdentity => CredentialSpec::WorkloadIdentity {
             tenant_id: Some(tenant.to_string()),
-            client_id: env("AZURE_CLIENT_ID"),
-            token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            client_id: client_id(),
+            token_file: source.token_file.clone().or_else(|| env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from)),
         },
-        CredentialKind::ManagedIdentity => CredentialSpec::ManagedIdentity { client_id: env("AZURE_CLIENT_ID") },
+        CredentialKind::ManagedIdentity => CredentialSpec::ManagedIdentity { client_id: client_id() },
     })
 }
 
+/// One tenant to collect, from the command line or a `[[tenants]]` entry of `--config`.
+#[derive(Debug, Clone)]
+struct TenantJob {
+    tenant_id: String,
+    label: String,
+    cloud: String,
+    subscriptions: Vec<String>,
+    credential: CredentialKind,
+    source: CredentialSource,
+    simulator: Option<std::net::SocketAddr>,
+}
+
+/// The `--config` file: many tenants, each with its cloud, subscriptions and credential.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Directory packages are written under (overridden by `--out`).
+    out: Option<PathBuf>,
+    #[serde(default)]
+    signing: SigningConfig,
+    tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningConfig {
+    key_file: Option<PathBuf>,
+    key_vault_key: Option<String>,
+    algorithm: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantConfig {
+    id: String,
+    name: Option<String>,
+    #[serde(default = "default_cloud")]
+    cloud: String,
+    #[serde(default)]
+    subscriptions: Vec<String>,
+    #[serde(default = "default_credential")]
+    credential: String,
+    client_id: Option<String>,
+    client_secret_env: Option<String>,
+    token_file: Option<PathBuf>,
+    simulator: Option<std::net::SocketAddr>,
+}
+
+fn default_cloud() -> String {
+    "public".into()
+}
+
+fn default_credential() -> String {
+    "auto".into()
+}
+
+fn read_config(path: &Path) -> Result<(ConfigFile, Vec<TenantJob>)> {
+    use clap::ValueEnum;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading --config {}", path.display()))?;
+    let config: ConfigFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if config.tenants.is_empty() {
+        bail!("{}: no [[tenants]] entries", path.display());
+    }
+    let mut jobs = Vec::new();
+    for (i, t) in config.tenants.iter().enumerate() {
+        let credential = CredentialKind::from_str(&t.credential, true).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: tenants[{i}] ({}): credential {:?} is not one of auto, developer-tools, client-secret, workload-identity, managed-identity",
+                path.display(),
+                t.id,
+                t.credential
+            )
+        })?;
+        jobs.push(TenantJob {
+            tenant_id: t.id.trim().to_ascii_lowercase(),
+            label: t.name.clone().unwrap_or_else(|| t.id.clone()),
+            cloud: t.cloud.clone(),
+            subscriptions: t.subscriptions.clone(),
+            credential,
+            source: CredentialSource {
+                client_id: t.client_id.clone(),
+                client_secret_env: t.client_secret_env.clone(),
+                token_file: t.token_file.clone(),
+            },
+            simulator: t.simulator,
+        });
+    }
+    Ok((config, jobs))
+}
+
+/// The outcome of one tenant in a multi-tenant run.
+enum TenantOutcome {
+    Written(Box<TenantRun>),
+    Failed(anyhow::Error),
+}
+
+async fn run_job(
+    job: &TenantJob,
+    args: &CollectArgs,
+    taken_at: Timestamp,
+    out: &Path,
+    signer: &Signer,
+) -> Result<TenantRun> {
+    let config = ClientConfig {
+        tenant_id: job.tenant_id.clone(),
+        cloud: Cloud::by_name(&job.cloud).with_context(|| format!("cloud {:?}", job.cloud))?,
+        credential: credential_spec(job.credential, &job.tenant_id, &job.source)?,
+        retry: args.retry.config(None),
+        redirect_to_loopback: job.simulator,
+    };
+    let client = AzureClient::new(config).context("building the Azure client")?;
+    let ctx = SnapshotContext { tenant_id: job.tenant_id.clone(), taken_at };
+    collect_and_package(&client, &ctx, &job.subscriptions, out, signer).await
+}
+
 pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
-    let cloud = Cloud::by_name(&args.cloud).with_context(|| format!("--cloud {}", args.cloud))?;
     let taken_at = match &args.snapshot_time {
         Some(text) => {
             Timestamp::parse(text).with_context(|| format!("--snapshot-time {text:?} is not an RFC 3339 time"))?
         }
         None => Timestamp::from_datetime(time::OffsetDateTime::now_utc()),
     };
-    let config = ClientConfig {
-        tenant_id: args.tenant.clone(),
-        cloud,
-        credential: credential_spec(args.credential, &args.tenant)?,
-        retry: args.retry.config(None),
-        redirect_to_loopback: args.simulator,
+    let (jobs, config_out, config_signing) = match (&args.config, &args.tenant) {
+        (Some(path), None) => {
+            let (config, jobs) = read_config(path)?;
+            (jobs, config.out, config.signing)
+        }
+        (None, Some(tenant)) => {
+            let job = TenantJob {
+                tenant_id: tenant.trim().to_ascii_lowercase(),
+                label: tenant.clone(),
+                cloud: args.cloud.clone(),
+                subscriptions: args.subscriptions.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+                credential: args.credential,
+                source: CredentialSource::default(),
+                simulator: args.simulator,
+            };
+            (vec![job], None, SigningConfig::default())
+        }
+        (Some(_), Some(_)) => bail!("--tenant and --config are exclusive: put every tenant in the config file"),
+        (None, None) => {
+            bail!("say which tenant to collect: --tenant <id> (or AZURE_TENANT_ID), or --config tenants.toml")
+        }
     };
-    let client = AzureClient::new(config).context("building the Azure client")?;
-    let ctx = SnapshotContext { tenant_id: args.tenant.to_ascii_lowercase(), taken_at };
-    let run = collect_tenant(&client, &ctx, &args.subscriptions, &args.out).await?;
-    summary::print_run(&run, args.output == OutputFormat::Json, None)?;
-    Ok(if run.failure_count() > 0 { exit::GAPS } else { exit::OK })
+    let out = args.out.clone().or(config_out).unwrap_or_else(|| PathBuf::from("cmk-evidence-out"));
+    let signer = Signer::from_options(
+        args.signing.signing_key.as_deref().or(config_signing.key_file.as_deref()),
+        args.signing.sign_with_key_vault.as_deref().or(config_signing.key_vault_key.as_deref()),
+        args.signing.sign_algorithm.as_deref().or(config_signing.algorithm.as_deref()).unwrap_or("ES256"),
+    )?;
+    if matches!(signer, Signer::Unsigned) {
+        eprintln!("warning: no --signing-key or --sign-with-key-vault: the package will not be signed");
+    }
+
+    if jobs.len() == 1 && args.config.is_none() {
+        let run = run_job(&jobs[0], &args, taken_at, &out, &signer).await?;
+        summary::print_run(&run, args.output == OutputFormat::Json, None)?;
+        return Ok(if run.failure_count() > 0 { exit::GAPS } else { exit::OK });
+    }
+
+    // Many tenants: one failing does not stop the others.
+    let mut outcomes = Vec::new();
+    for job in &jobs {
+        tracing::info!(tenant = %job.tenant_id, "collecting tenant {}", job.label);
+        let outcome = match run_job(job, &args, taken_at, &out, &signer).await {
+            Ok(run) => TenantOutcome::Written(Box::new(run)),
+            Err(e) => TenantOutcome::Failed(e),
+        };
+        outcomes.push((job, outcome));
+    }
+    let mut code = exit::OK;
+    let mut json_rows = Vec::new();
+    for (job, outcome) in &outcomes {
+        match outcome {
+            TenantOutcome::Written(run) => {
+                let gaps = run.failure_count();
+                if gaps > 0 && code == exit::OK {
+                    code = exit::GAPS;
+                }
+                json_rows.push(serde_json::json!({
+                    "tenant_id": job.tenant_id, "name": job.label, "status": if gaps > 0 { "gaps" } else { "ok" },
+                    "package": run.package_dir, "collection_failures": gaps, "chain_rows": run.tables.cmk_chain.len(),
+                }));
+            }
+            TenantOutcome::Failed(e) => {
+                code = exit::ERROR;
+                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                json_rows.push(serde_json::json!({
+                    "tenant_id": job.tenant_id, "name": job.label, "status": "failed", "error": chain.join(": "),
+                }));
+            }
+        }
+    }
+    if args.output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tenants": json_rows }))?);
+    } else {
+        println!("{:<38} {:<8} PACKAGE OR ERROR", "TENANT", "STATUS");
+        for row in &json_rows {
+            let detail = row
+                .get("package")
+                .or_else(|| row.get("error"))
+                .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                .unwrap_or_default();
+            println!(
+                "{:<38} {:<8} {}",
+                row["name"].as_str().unwrap_or_default(),
+                row["status"].as_str().unwrap_or_default(),
+                detail
+            );
+        }
+    }
+    Ok(code)
 }
 
 fn progress(len: u64, what: &'static str) -> ProgressBar {
@@ -162,13 +370,12 @@ fn key_demand(tables: &Tables) -> KeyDemand {
     demand
 }
 
-/// Collects one tenant and writes its package under `out`.
+/// Collects one tenant: phase 1, phase 2, the chain. Returns the sorted tables and the subscriptions collected.
 pub(crate) async fn collect_tenant(
     client: &AzureClient,
     ctx: &SnapshotContext,
     subscriptions: &[String],
-    out: &Path,
-) -> Result<TenantRun> {
+) -> Result<(Tables, Vec<String>)> {
     let mut tables = Tables::default();
     let subscriptions: Vec<String> = if subscriptions.is_empty() {
         discover_subscriptions(client, ctx, &mut tables).await?
@@ -211,10 +418,21 @@ pub(crate) async fn collect_tenant(
 
     tables.cmk_chain = evidence::chain::build_chain(&tables, ctx.taken_at);
     tables.sort_and_dedup();
+    Ok((tables, subscriptions))
+}
 
-    let mut writer = bundle::PackageWriter::create(out, &ctx.tenant_id, &ctx.snapshot_id())
-        .with_context(|| format!("creating the package under {}", out.display()))?;
-    writer.write_tables(&tables).context("writing tables")?;
-    let written = writer.commit().context("committing the package")?;
-    Ok(TenantRun { tables, package_dir: written.dir, files: written.files })
+/// Collects one tenant and writes its signed package under `out`.
+pub(crate) async fn collect_and_package(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    subscriptions: &[String],
+    out: &Path,
+    signer: &Signer,
+) -> Result<TenantRun> {
+    let started_at = Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+    let (tables, subscriptions) = collect_tenant(client, ctx, subscriptions).await?;
+    let cloud = client.cloud().name.clone();
+    let (package_dir, files) =
+        package::write_package(client, ctx, &cloud, &subscriptions, started_at, &tables, out, signer).await?;
+    Ok(TenantRun { tables, package_dir, files })
 }
