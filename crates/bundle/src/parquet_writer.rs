@@ -14,8 +14,10 @@ use crate::Error;
 
 /// Rows per row group: large enough for good compression, small enough that a reader can skip.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
-/// Rows handed to the writer at once, bounding the Arrow batch held in memory beside the rows.
-const BATCH_ROWS: usize = 64 * 1024;
+/// Rows turned into one Arrow batch at a time. Small enough that the batches in flight (one being encoded, one
+/// built ahead) stay a few MiB each; large enough that per-batch overhead does not show. Measured in
+/// `cargo xtask bench` (see BENCHMARKS.md).
+pub const BATCH_ROWS: usize = 8 * 1024;
 
 /// The writer properties every table is written with. Changing them changes every file's bytes, so they are
 /// fixed here and nowhere else.
@@ -64,18 +66,37 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 /// Writes `rows` (already sorted) as one Parquet file to `out`. Returns the writer, SHA-256 and byte count.
+///
+/// Turning row structs into Arrow batches costs about as much as encoding them, so for tables of more than one
+/// batch the next batch is built on another thread while the current one is encoded; a rendezvous channel
+/// keeps at most one finished batch waiting, which bounds memory.
 pub fn write_table<T: Table, W: Write + Send>(
     rows: &[T],
     out: W,
     path_for_errors: &Path,
 ) -> Result<(W, String, u64), Error> {
     let parquet_err = |source| Error::Parquet { table: T::NAME, path: path_for_errors.to_path_buf(), source };
+    let batch_err = |source| Error::Evidence(evidence::Error::Arrow { table: T::NAME, source });
     let mut writer =
         ArrowWriter::try_new(HashingWriter::new(out), T::schema(), Some(writer_properties())).map_err(parquet_err)?;
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let batch =
-            T::to_batch(chunk).map_err(|source| Error::Evidence(evidence::Error::Arrow { table: T::NAME, source }))?;
-        writer.write(&batch).map_err(parquet_err)?;
+    if rows.len() <= BATCH_ROWS {
+        writer.write(&T::to_batch(rows).map_err(batch_err)?).map_err(parquet_err)?;
+    } else {
+        std::thread::scope(|scope| -> Result<(), Error> {
+            let (batches, received) = std::sync::mpsc::sync_channel(0);
+            scope.spawn(move || {
+                for chunk in rows.chunks(BATCH_ROWS) {
+                    // A closed channel means the writer failed and stopped listening: stop building.
+                    if batches.send(T::to_batch(chunk)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for batch in received {
+                writer.write(&batch.map_err(batch_err)?).map_err(parquet_err)?;
+            }
+            Ok(())
+        })?;
     }
     let hashing = writer.into_inner().map_err(parquet_err)?;
     Ok(hashing.finish())

@@ -5,7 +5,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, SchemaRef};
 
 /// One evidence table: a row type with a fixed Arrow schema.
-pub trait Table: Sized + Ord {
+pub trait Table: Sized + Ord + Send + Sync {
     /// File stem of the table inside a package (`tables/<NAME>.parquet`).
     const NAME: &'static str;
     /// Bumped on every change of the table's schema; written to the package manifest.

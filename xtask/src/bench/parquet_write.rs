@@ -13,8 +13,8 @@ use evidence::{CmkChainRow, Table};
 use super::chain_rows::generate_cmk_chain;
 use crate::counting_alloc::{Usage, Window};
 
-/// Rows per `to_batch` call, as `bundle::write_table` hands them to the writer (its `BATCH_ROWS`).
-const BUNDLE_BATCH_ROWS: usize = 64 * 1024;
+/// Rows per `to_batch` call, as `bundle::write_table` hands them to the writer.
+const BUNDLE_BATCH_ROWS: usize = bundle::BATCH_ROWS;
 
 /// What the write bench measured on our side.
 #[derive(Debug)]

@@ -126,10 +126,11 @@ impl Report {
                     peak_mib - MEMORY_TARGET_MIB
                 ),
                 why: format!(
-                    "one Arrow batch of the 64 Ki rows `write_table` converts at a time peaks at {:.1} MiB of it; the \
-                     Parquet writer's own buffers (the 128 Ki-row row group in progress, encoders, dictionaries) are \
-                     about the other {:.1} MiB; converting fewer rows at a time (`BATCH_ROWS` in \
+                    "one Arrow batch of the {} rows `write_table` converts at a time peaks at {:.1} MiB of it (two can \
+                     be in flight); the Parquet writer's own buffers (the 128 Ki-row row group in progress, encoders, \
+                     dictionaries) are about the other {:.1} MiB; converting fewer rows at a time (`BATCH_ROWS` in \
                      crates/bundle/src/parquet_writer.rs) shrinks the batch part in proportion",
+                    bundle::BATCH_ROWS,
                     mib(self.ours.batch_memory.peak_bytes as f64),
                     peak_mib - mib(self.ours.batch_memory.peak_bytes as f64)
                 ),
