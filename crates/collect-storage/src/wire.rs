@@ -6,16 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// One page of an ARM list response. Items stay raw JSON so the I/O layer converts them one by one and a
-/// malformed item costs that item only, not the whole page.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Page {
-    /// The items of this page.
-    pub value: Option<Vec<serde_json::Value>>,
-    /// URL of the next page; absent or null on the last one.
-    #[serde(rename = "nextLink")]
-    pub next_link: Option<String>,
-}
+pub use evidence::wire::Page;
 
 /// A storage account as ARM returns it (`GET .../storageAccounts/{name}` or one item of a list).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,7 +94,7 @@ pub struct Encryption {
     /// `Microsoft.Storage` (platform keys) or `Microsoft.Keyvault` (customer-managed key).
     pub key_source: Option<String>,
     /// A second, infrastructure-level layer of platform encryption.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub require_infrastructure_encryption: Option<bool>,
     /// Per-service encryption state (`blob`, `file`, `queue`, `table`).
     pub services: Option<BTreeMap<String, Option<EncryptionService>>>,
@@ -120,7 +111,7 @@ pub struct Encryption {
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionService {
     /// Whether the service encrypts data at rest (always true on current accounts).
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enabled: Option<bool>,
     /// `Account` (the account's key) or `Service` (a service-scoped key).
     pub key_type: Option<String>,
@@ -169,53 +160,4 @@ pub struct NetworkAcls {
     pub bypass: Option<String>,
     /// `Allow` or `Deny`.
     pub default_action: Option<String>,
-}
-
-/// Deserializers that accept what Azure means even when it is spelt loosely (a boolean sent as `"true"`).
-/// Anything else is still an error: a value of the wrong kind is reported, not silently dropped.
-mod lenient {
-    use std::fmt;
-
-    use serde::Deserializer;
-    use serde::de::{self, Visitor};
-
-    struct BoolVisitor;
-
-    impl<'de> Visitor<'de> for BoolVisitor {
-        type Value = Option<bool>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a boolean, or \"true\"/\"false\"")
-        }
-
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            match v.trim().to_ascii_lowercase().as_str() {
-                "true" => Ok(Some(true)),
-                "false" => Ok(Some(false)),
-                "" => Ok(None),
-                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-            }
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    /// An optional boolean, also accepted as the strings `"true"` / `"false"`.
-    pub(super) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_option(BoolVisitor)
-    }
 }

@@ -6,16 +6,7 @@
 
 use serde::Deserialize;
 
-/// One page of a list response (ARM or Key Vault data plane). Items stay raw JSON so the I/O layer converts
-/// them one by one and a malformed item costs that item only.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Page {
-    /// The items of this page.
-    pub value: Option<Vec<serde_json::Value>>,
-    /// URL of the next page; absent or null on the last one.
-    #[serde(rename = "nextLink")]
-    pub next_link: Option<String>,
-}
+pub use evidence::wire::Page;
 
 /// `sku` of a vault or Managed HSM.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -57,16 +48,16 @@ pub struct VaultProperties {
     /// Access policies (authorise the data plane when RBAC authorisation is off).
     pub access_policies: Option<Vec<AccessPolicyEntry>>,
     /// Soft delete. Older vaults and older api-versions leave it out: absent is not false.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enable_soft_delete: Option<bool>,
     /// Days a deleted vault or key stays recoverable.
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_i64")]
     pub soft_delete_retention_in_days: Option<i64>,
     /// Purge protection. Azure omits it until it has been turned on.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enable_purge_protection: Option<bool>,
     /// Azure RBAC (true) or access policies (false) for the data plane.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enable_rbac_authorization: Option<bool>,
     /// `Enabled` or `Disabled`.
     pub public_network_access: Option<String>,
@@ -146,13 +137,13 @@ pub struct ManagedHsmProperties {
     /// Data-plane URI.
     pub hsm_uri: Option<String>,
     /// Soft delete.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enable_soft_delete: Option<bool>,
     /// Days a deleted HSM or key stays recoverable.
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_i64")]
     pub soft_delete_retention_in_days: Option<i64>,
     /// Purge protection.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enable_purge_protection: Option<bool>,
     /// `Enabled` or `Disabled`.
     pub public_network_access: Option<String>,
@@ -172,7 +163,7 @@ pub struct KeyBundle {
     /// Attributes of this version.
     pub attributes: Option<KeyAttributes>,
     /// True when Key Vault manages the key itself (it backs a certificate).
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub managed: Option<bool>,
 }
 
@@ -198,24 +189,24 @@ pub struct JsonWebKey {
 #[serde(rename_all = "camelCase")]
 pub struct KeyAttributes {
     /// Whether the version can be used.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub enabled: Option<bool>,
     /// Not before.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub nbf: Option<f64>,
     /// Expiry.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub exp: Option<f64>,
     /// Creation time.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub created: Option<f64>,
     /// Last update.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub updated: Option<f64>,
     /// `Purgeable`, `Recoverable+Purgeable`, `CustomizedRecoverable+ProtectedSubscription`, ...
     pub recovery_level: Option<String>,
     /// Days a deleted key stays recoverable.
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_i64")]
     pub recoverable_days: Option<i64>,
 }
 
@@ -227,7 +218,7 @@ pub struct KeyItem {
     /// Attributes of the version.
     pub attributes: Option<KeyAttributes>,
     /// True when Key Vault manages the key itself.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_bool")]
     pub managed: Option<bool>,
 }
 
@@ -278,10 +269,10 @@ pub struct RotationPolicyAttributes {
     /// Expiry given to new versions, an ISO 8601 duration (`P2Y`).
     pub expiry_time: Option<String>,
     /// Creation time, epoch seconds.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub created: Option<f64>,
     /// Last update, epoch seconds.
-    #[serde(default, deserialize_with = "lenient::opt_f64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_f64")]
     pub updated: Option<f64>,
 }
 
@@ -343,7 +334,7 @@ pub struct ArmKeyProperties {
     /// Permitted operations.
     pub key_ops: Option<Vec<String>>,
     /// Key size in bits (RSA).
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    #[serde(default, deserialize_with = "evidence::wire::opt_i64")]
     pub key_size: Option<i64>,
     /// Elliptic curve name.
     pub curve_name: Option<String>,
@@ -351,156 +342,4 @@ pub struct ArmKeyProperties {
     pub key_uri: Option<String>,
     /// Versioned key URI of the latest version.
     pub key_uri_with_version: Option<String>,
-}
-
-/// Deserializers that accept what Azure means even when it is spelt loosely: numbers sent as strings,
-/// booleans sent as `"true"`. Anything else is still an error: a value of the wrong kind is reported, not
-/// silently dropped.
-mod lenient {
-    use std::fmt;
-
-    use serde::Deserializer;
-    use serde::de::{self, Unexpected, Visitor};
-
-    struct BoolVisitor;
-
-    impl<'de> Visitor<'de> for BoolVisitor {
-        type Value = Option<bool>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a boolean, or \"true\"/\"false\"")
-        }
-
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            match v.trim().to_ascii_lowercase().as_str() {
-                "true" => Ok(Some(true)),
-                "false" => Ok(Some(false)),
-                "" => Ok(None),
-                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
-            }
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    struct I64Visitor;
-
-    impl<'de> Visitor<'de> for I64Visitor {
-        type Value = Option<i64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an integer, or a string holding one")
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            i64::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-        }
-
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            // `90.0` is 90; `90.5` is not a day count.
-            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
-                Ok(Some(v as i64))
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let t = v.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            t.parse::<i64>().map(Some).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    struct F64Visitor;
-
-    impl<'de> Visitor<'de> for F64Visitor {
-        type Value = Option<f64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a number, or a string holding one")
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v as f64))
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v as f64))
-        }
-
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let t = v.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            match t.parse::<f64>() {
-                Ok(n) if n.is_finite() => Ok(Some(n)),
-                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
-            }
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    /// An optional boolean, also accepted as the strings `"true"` / `"false"`.
-    pub(super) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_option(BoolVisitor)
-    }
-
-    /// An optional integer, also accepted as a string or an integral float.
-    pub(super) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        d.deserialize_option(I64Visitor)
-    }
-
-    /// An optional number (Key Vault epoch seconds, `1493937.61`), also accepted as a string.
-    pub(super) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        d.deserialize_option(F64Visitor)
-    }
 }

@@ -14,6 +14,7 @@ pub(crate) mod table;
 pub mod tables;
 mod timestamp;
 pub mod vocab;
+pub mod wire;
 
 pub use ids::{KeyReference, VaultKind};
 pub use table::Table;
