@@ -167,28 +167,14 @@ fn every_tampering_is_caught_and_names_the_file() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("no trusted key"));
 }
 
-fn collect_from(sim: &StandaloneSim, out: &Path, time: &str, key: &Path) -> std::process::Output {
-    run_binary_env(
-        &[
-            "collect",
-            "--tenant",
-            SIM_TENANT,
-            "--credential",
-            "client-secret",
-            "--simulator",
-            &sim.addr,
-            "--snapshot-time",
-            time,
-            "--max-retry-after",
-            "2",
-            "--signing-key",
-            key.to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-        ],
-        &[("AZURE_CLIENT_ID", SIM_CLIENT_ID), ("AZURE_CLIENT_SECRET", SIM_SECRET)],
-        LIMIT,
-    )
+fn collect_from(sim: &StandaloneSim, out: &Path, time: &str, key: Option<&Path>) -> std::process::Output {
+    let out = out.to_str().expect("utf-8");
+    let mut args = vec!["collect", "--tenant", SIM_TENANT, "--credential", "client-secret", "--simulator", &sim.addr];
+    args.extend(["--snapshot-time", time, "--max-retry-after", "2", "--out", out]);
+    if let Some(key) = key {
+        args.extend(["--signing-key", key.to_str().expect("utf-8")]);
+    }
+    run_binary_env(&args, &[("AZURE_CLIENT_ID", SIM_CLIENT_ID), ("AZURE_CLIENT_SECRET", SIM_SECRET)], LIMIT)
 }
 
 #[test]
@@ -200,7 +186,7 @@ fn packages_of_a_tenant_form_a_verifiable_hash_chain() {
     let (private, public) = (key.with_extension("pem"), key.with_extension("pub.pem"));
     let out = dir.path().join("evidence");
     for time in ["2026-11-23T10:15:00Z", "2026-11-23T11:15:00Z", "2026-11-23T12:15:00Z"] {
-        let o = collect_from(&sim, &out, time, &private);
+        let o = collect_from(&sim, &out, time, Some(&private));
         // The scenario has a subscription the reader may not see: the package is written, exit code 3 says so.
         assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     }
@@ -339,4 +325,46 @@ fn a_package_signed_by_a_key_vault_key_verifies_against_that_key_id() {
         &package,
     );
     assert!(ok.status.success(), "{}{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+}
+
+#[test]
+fn an_unsigned_package_is_signed_later_and_a_table_from_another_package_is_caught() {
+    let sim = StandaloneSim::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("signing");
+    assert!(run_binary(&["keygen", "--out", key.to_str().expect("utf-8")], LIMIT).status.success());
+    let (private, public) = (key.with_extension("pem"), key.with_extension("pub.pem"));
+    let out = dir.path().join("evidence");
+    for time in ["2026-11-23T10:15:00Z", "2026-11-23T11:15:00Z"] {
+        let o = collect_from(&sim, &out, time, None);
+        assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("will not be signed"));
+    }
+    let tenant = out.join(SIM_TENANT);
+    let (first, second) = (tenant.join("20261123T101500Z"), tenant.join("20261123T111500Z"));
+    let (ok, text) = verify(&first, &public);
+    assert!(!ok && text.contains("not signed"), "{text}");
+
+    // A table taken from the other package: caught, and `bundle` refuses to sign the result.
+    let swapped = dir.path().join("swapped");
+    copy_dir(&first, &swapped);
+    std::fs::copy(second.join("tables/coverage.parquet"), swapped.join("tables/coverage.parquet")).expect("copy");
+    let bundle = |pkg: &Path| {
+        run_binary(&["bundle", pkg.to_str().expect("utf-8"), "--signing-key", private.to_str().expect("utf-8")], LIMIT)
+    };
+    let o = bundle(&swapped);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("tables/coverage.parquet"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // The intact package is signed once, verifies, and is never re-signed.
+    assert!(bundle(&first).status.success());
+    let (ok, text) = verify(&first, &public);
+    assert!(ok, "{text}");
+    let again = bundle(&first);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already signed"));
 }

@@ -14,7 +14,7 @@ mod verify;
 
 pub use jws::public_key_pem_from_jwk;
 pub use manifest::{CollectionInfo, Manifest, ManifestFile, PreviousPackage};
-pub use package::{PackageWriter, WrittenFile, WrittenPackage};
+pub use package::{PackageWriter, WrittenFile, WrittenPackage, add_signature};
 pub use parquet_writer::{BATCH_ROWS, HashingWriter, write_table};
 pub use signature::{LocalSigningKey, ManifestSignature, SignatureInfo};
 pub use verify::{ChainReport, Problem, TrustAnchors, VerifyReport, verify_chain, verify_package};

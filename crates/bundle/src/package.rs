@@ -193,6 +193,34 @@ impl PackageWriter {
     }
 }
 
+/// Adds `manifest.sig` and `manifest.sig.json` to a committed package that has none (collected unsigned,
+/// signed later). The caller checks the package's integrity first; this refuses to replace a signature.
+pub fn add_signature(dir: &Path, signature: &ManifestSignature) -> Result<(), Error> {
+    for name in [SIGNATURE_FILE, SIGNATURE_INFO_FILE] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(Error::Signature {
+                file: path.display().to_string(),
+                reason: "the package is already signed; a signature is never replaced".into(),
+            });
+        }
+    }
+    let mut info = serde_json::to_vec_pretty(&signature.info)
+        .map_err(|e| Error::Signature { file: SIGNATURE_INFO_FILE.into(), reason: e.to_string() })?;
+    info.push(b'\n');
+    // Each file appears complete or not at all: written beside, fsynced, renamed. The info file goes last, so a
+    // package with manifest.sig.json always has its manifest.sig.
+    for (name, bytes) in [(SIGNATURE_FILE, &signature.bytes), (SIGNATURE_INFO_FILE, &info)] {
+        let tmp = dir.join(format!(".{name}.partial"));
+        let target = dir.join(name);
+        fs::write(&tmp, bytes).map_err(io_err("writing", &tmp))?;
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_err("syncing", &tmp))?;
+        fs::rename(&tmp, &target).map_err(io_err("renaming into place", &target))?;
+    }
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("syncing", dir))?;
+    Ok(())
+}
+
 impl Drop for PackageWriter {
     fn drop(&mut self) {
         if !self.committed {

@@ -53,6 +53,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Create an Ed25519 key pair for signing packages.
     Keygen(KeygenArgs),
+    /// Sign a package that was collected unsigned, after checking every file against its manifest.
+    Bundle(BundleArgs),
     /// Run the Azure simulator standalone on loopback, for trying `collect --simulator`.
     Sim(SimArgs),
     /// Print the schema of every evidence table, with what each column proves.
@@ -204,6 +206,15 @@ struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+struct BundleArgs {
+    /// The package directory (`<out>/<tenant-id>/<snapshot-id>`), collected without a signing key.
+    package: PathBuf,
+    /// Ed25519 private key (PKCS#8 PEM from `cmk-evidence keygen`).
+    #[arg(long, value_name = "KEY.pem")]
+    signing_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
 struct KeygenArgs {
     /// Path prefix: writes `<out>.pem` (private, PKCS#8) and `<out>.pub.pem` (public, SPKI). Never overwrites.
     #[arg(long, default_value = "evidence-signing")]
@@ -246,6 +257,7 @@ fn main() -> ExitCode {
             Command::Sim(args) => demo::sim_command(args).await,
             Command::Verify(args) => verify::verify_command(args),
             Command::Keygen(args) => verify::keygen_command(args),
+            Command::Bundle(args) => verify::bundle_command(args),
             Command::Schema(args) => {
                 summary::print_schema(args.markdown);
                 Ok(exit::OK)

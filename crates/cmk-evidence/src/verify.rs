@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use bundle::{ChainReport, LocalSigningKey, TrustAnchors, VerifyReport, verify_chain, verify_package};
 
-use crate::{KeygenArgs, OutputFormat, VerifyArgs, exit};
+use crate::{BundleArgs, KeygenArgs, OutputFormat, VerifyArgs, exit};
 
 /// Trust anchors from `--public-key` files and `--trusted-key-id` values.
 pub(crate) fn trust_anchors(public_keys: &[PathBuf], key_ids: &[String]) -> Result<TrustAnchors> {
@@ -88,5 +88,21 @@ pub(crate) fn keygen_command(args: KeygenArgs) -> Result<u8> {
         "   or:  openssl pkeyutl -verify -pubin -inkey {} -rawin -in <package>/manifest.json -sigfile <package>/manifest.sig",
         public.display()
     );
+    Ok(exit::OK)
+}
+
+/// `bundle`: signs a package that was collected unsigned, after checking every file against its manifest.
+pub(crate) fn bundle_command(args: BundleArgs) -> Result<u8> {
+    let key = LocalSigningKey::read(&args.signing_key)?;
+    let report = verify_package(&args.package, &TrustAnchors::default());
+    let signature_files = [bundle::manifest::SIGNATURE_FILE, bundle::manifest::SIGNATURE_INFO_FILE];
+    let broken: Vec<_> = report.problems.iter().filter(|p| !signature_files.contains(&p.file.as_str())).collect();
+    if !broken.is_empty() {
+        print_report(&report);
+        anyhow::bail!("{} does not match its manifest; refusing to sign it", args.package.display());
+    }
+    let (_, manifest) = bundle::Manifest::read(&args.package)?;
+    bundle::add_signature(&args.package, &key.sign(&manifest)?)?;
+    println!("signed {} with {}", args.package.display(), key.key_id());
     Ok(exit::OK)
 }
