@@ -4,6 +4,7 @@
 
 use evidence::ids::{normalize_resource_id, normalize_vault_uri, resource_group_of, resource_name_of, subscription_of};
 use evidence::vocab::{identity_type, key_source};
+use evidence::wire::{item_label, non_empty};
 use evidence::{CmkBinding, KeyReference, SnapshotContext, StorageAccountRow, Timestamp, resource_types};
 use serde::Deserialize;
 
@@ -38,7 +39,7 @@ pub fn storage_account(
     item: &serde_json::Value,
     raw_sha256: &str,
 ) -> Result<StorageEvidence, ConvertError> {
-    let label = resource_label(item);
+    let label = item_label(item, "id");
     let account = wire::StorageAccount::deserialize(item)
         .map_err(|e| ConvertError::Shape { resource: label.clone(), reason: e.to_string() })?;
     let original_id = non_empty(account.id.as_deref())
@@ -223,21 +224,6 @@ fn services_where(
     pred: impl Fn(&wire::EncryptionService) -> bool,
 ) -> Vec<String> {
     services.iter().filter(|(_, svc)| svc.as_ref().is_some_and(&pred)).map(|(name, _)| name.clone()).collect()
-}
-
-/// What to call an item in an error message: its id, else its name, else a placeholder.
-fn resource_label(item: &serde_json::Value) -> String {
-    let text = |key: &str| item.get(key).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty());
-    match (text("id"), text("name")) {
-        (Some(id), _) => id.to_string(),
-        (None, Some(name)) => format!("named {name:?} (no id)"),
-        (None, None) => "(no id, no name)".to_string(),
-    }
-}
-
-/// `Some(text)` unless the text is absent or blank: Azure sends `""` for "not set" (e.g. `keyversion`).
-fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.filter(|t| !t.trim().is_empty())
 }
 
 fn parse_time(text: Option<&str>) -> Option<Timestamp> {

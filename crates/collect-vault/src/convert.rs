@@ -7,6 +7,7 @@ use evidence::ids::{
     normalize_resource_id, normalize_vault_uri, resource_name_of, role_definition_guid, subscription_of,
 };
 use evidence::vocab::roles;
+use evidence::wire::{item_label, non_empty};
 use evidence::{
     KeyReference, KeyRow, KeyVaultRow, KeyVersionRow, ManagedHsmRow, RoleAssignmentRow, RotationPolicyRow,
     SnapshotContext, Timestamp, VaultAccessPolicyRow,
@@ -40,7 +41,7 @@ pub fn key_vault(
     raw_sha256: &str,
 ) -> Result<(KeyVaultRow, Vec<VaultAccessPolicyRow>), ConvertError> {
     const WHAT: &str = "key vault";
-    let label = resource_label(item, "id");
+    let label = item_label(item, "id");
     let vault: wire::Vault = read(WHAT, &label, item)?;
     let arm = ArmIdentity::of(WHAT, &label, vault.id.as_deref(), vault.name.as_deref())?;
     let props = vault.properties.unwrap_or_default();
@@ -103,7 +104,7 @@ pub fn managed_hsm(
     raw_sha256: &str,
 ) -> Result<ManagedHsmRow, ConvertError> {
     const WHAT: &str = "managed HSM";
-    let label = resource_label(item, "id");
+    let label = item_label(item, "id");
     let hsm: wire::ManagedHsm = read(WHAT, &label, item)?;
     let arm = ArmIdentity::of(WHAT, &label, hsm.id.as_deref(), hsm.name.as_deref())?;
     let props = hsm.properties.unwrap_or_default();
@@ -169,7 +170,7 @@ pub fn key_version_item(
     raw_sha256: &str,
 ) -> Result<KeyVersionRow, ConvertError> {
     const WHAT: &str = "key version";
-    let label = resource_label(item, "kid");
+    let label = item_label(item, "kid");
     let listed: wire::KeyItem = read(WHAT, &label, item)?;
     let (key, version) = versioned_key(WHAT, &label, listed.kid.as_deref(), "kid")?;
     let is_latest = latest_version.is_some_and(|latest| latest.trim().eq_ignore_ascii_case(&version));
@@ -263,7 +264,7 @@ pub fn arm_key(
     raw_sha256: &str,
 ) -> Result<(KeyRow, KeyVersionRow), ConvertError> {
     const WHAT: &str = "ARM key";
-    let label = resource_label(item, "id");
+    let label = item_label(item, "id");
     let arm_key: wire::ArmKey = read(WHAT, &label, item)?;
     let props = arm_key.properties.unwrap_or_default();
     let (key, version) =
@@ -357,7 +358,7 @@ fn assignment_row(
     item: &serde_json::Value,
     raw_sha256: &str,
 ) -> Result<RoleAssignmentRow, ConvertError> {
-    let label = resource_label(item, "id");
+    let label = item_label(item, "id");
     let assignment: wire::RoleAssignment = read(what, &label, item)?;
     let missing = |field| ConvertError::MissingField { what, resource: label.clone(), field };
     let id = non_empty(assignment.id.as_deref()).ok_or_else(|| missing("id"))?;
@@ -503,21 +504,6 @@ fn read<'a, T: Deserialize<'a>>(
     item: &'a serde_json::Value,
 ) -> Result<T, ConvertError> {
     T::deserialize(item).map_err(|e| ConvertError::Shape { what, resource: label.to_string(), reason: e.to_string() })
-}
-
-/// What to call an item in an error message: its `key` field (id or kid), else its name, else a placeholder.
-fn resource_label(item: &serde_json::Value, key: &str) -> String {
-    let text = |k: &str| item.get(k).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty());
-    match (text(key), text("name")) {
-        (Some(id), _) => id.to_string(),
-        (None, Some(name)) => format!("named {name:?} (no {key})"),
-        (None, None) => format!("(no {key}, no name)"),
-    }
-}
-
-/// `Some(text)` unless the text is absent or blank.
-fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.filter(|t| !t.trim().is_empty())
 }
 
 /// Length of an array Azure sent; `None` when it sent none.

@@ -163,6 +163,22 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
     d.deserialize_option(F64Visitor)
 }
 
+/// `Some(text)` unless the text is absent or blank: Azure sends `""` for "not set" (e.g. storage `keyversion`).
+pub fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// What to call a JSON item in an error message: its `key` field (`id`, `kid`, ...), else its `name`, else a
+/// placeholder saying neither was there.
+pub fn item_label(item: &serde_json::Value, key: &str) -> String {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty());
+    match (text(key), text("name")) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(name)) => format!("named {name:?} (no {key})"),
+        (None, None) => format!("(no {key}, no name)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -196,6 +212,15 @@ mod tests {
         assert!(parse(r#"{"flag":"yes"}"#).is_err());
         assert!(parse(r#"{"days":90.5}"#).is_err());
         assert!(parse(r#"{"days":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn labels_and_blanks() {
+        assert_eq!(super::item_label(&serde_json::json!({"id": "/x", "name": "n"}), "id"), "/x");
+        assert_eq!(super::item_label(&serde_json::json!({"id": " ", "name": "n"}), "id"), "named \"n\" (no id)");
+        assert_eq!(super::item_label(&serde_json::json!({}), "kid"), "(no kid, no name)");
+        assert_eq!(super::non_empty(Some("  ")), None);
+        assert_eq!(super::non_empty(Some("v1")), Some("v1"));
     }
 
     #[test]
