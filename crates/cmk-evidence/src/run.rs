@@ -2,7 +2,6 @@
 //! subscription, resolve every distinct key and vault once (phase 2), join the chain, and write the package.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec};
@@ -406,15 +405,11 @@ pub(crate) async fn collect_tenant(
     // Phase 2: every distinct vault and key, once.
     let demand = key_demand(&tables);
     let bar = progress(demand.len() as u64, "keys and vaults");
-    let done = AtomicU64::new(0);
-    let on_key_done = || {
-        done.fetch_add(1, Ordering::Relaxed);
-        bar.inc(1);
-    };
+    let on_key_done = || bar.inc(1);
     let vault_side = collect_vault::collect::collect(client, ctx, &subscriptions, &demand, &on_key_done).await;
     bar.finish_and_clear();
     tables.append(vault_side);
-    tracing::info!(keys = done.load(Ordering::Relaxed), "vault phase done");
+    tracing::info!(keys = bar.position(), "vault phase done");
 
     tables.cmk_chain = evidence::chain::build_chain(&tables, ctx.taken_at);
     tables.sort_and_dedup();
