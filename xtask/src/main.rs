@@ -141,7 +141,9 @@ pub(crate) fn pyenv() -> Result<PathBuf> {
 fn allowed_deps(package: &str) -> Option<&'static [&'static str]> {
     Some(match package {
         "evidence" | "azure-rest" | "azure-sim" => &[],
-        p if p.starts_with("collect-") => &["evidence", "azure-rest"],
+        // The shared collector glue is where the two meet; collectors may use it, never each other.
+        "collect-common" => &["evidence", "azure-rest"],
+        p if p.starts_with("collect-") => &["evidence", "azure-rest", "collect-common"],
         "bundle" | "diff" | "findings" => &["evidence"],
         "cmk-evidence" | "xtask" => return None,
         _ => &[],

@@ -2,8 +2,9 @@
 //! encryption binding (key source, key reference, version in use, identity) and the key reference the vault
 //! phase must resolve. No I/O; absent JSON stays null.
 
+use evidence::identity::{EncryptionIdentity, NamedIdentity, encryption_identity};
 use evidence::ids::{normalize_resource_id, normalize_vault_uri, resource_group_of, resource_name_of, subscription_of};
-use evidence::vocab::{identity_type, key_source};
+use evidence::vocab::key_source;
 use evidence::wire::{item_label, non_empty};
 use evidence::{CmkBinding, KeyReference, SnapshotContext, StorageAccountRow, Timestamp, resource_types};
 use serde::Deserialize;
@@ -61,7 +62,7 @@ pub fn storage_account(
     let encryption = properties.encryption.unwrap_or_default();
     let network = properties.network_acls.unwrap_or_default();
     let vault_props = encryption.key_vault_properties.clone().unwrap_or_default();
-    let encryption_identity = encryption.identity.clone().unwrap_or_default();
+    let encryption_settings_identity = encryption.identity.clone().unwrap_or_default();
 
     let key_source_raw = encryption.key_source.clone();
     let key_source = key_source::from_storage(key_source_raw.as_deref());
@@ -90,11 +91,21 @@ pub fn storage_account(
     };
 
     let encryption_identity_used = match key_source {
+        // Storage names a user-assigned identity in `encryption.identity`; otherwise it uses the system-assigned one.
         Some(key_source::CUSTOMER_MANAGED | key_source::UNRECOGNIZED) => {
-            identity_for_encryption(&identity, &encryption_identity, is_cmk)
+            let named = match non_empty(encryption_settings_identity.user_assigned_identity.as_deref()) {
+                Some(id) => NamedIdentity::ResourceId(id),
+                None => NamedIdentity::SystemAssigned,
+            };
+            encryption_identity(
+                Some(&identity),
+                named,
+                encryption_settings_identity.federated_identity_client_id.as_deref(),
+                is_cmk,
+            )
         }
         // Platform keys need no identity; without a key source nothing is known about one.
-        _ => IdentityUsed::default(),
+        _ => EncryptionIdentity::default(),
     };
 
     let binding = CmkBinding {
@@ -110,6 +121,7 @@ pub fn storage_account(
         key_source: key_source.map(str::to_string),
         key_source_raw: key_source_raw.clone(),
         key_vault_uri: vault_uri_raw.map(normalize_vault_uri),
+        key_via_resource_id: None,
         key_name: key_name.map(str::to_string),
         configured_key_version: configured_key_version.map(str::to_string),
         in_use_key_version,
@@ -147,12 +159,7 @@ pub fn storage_account(
         }),
         identity_type_raw: identity.identity_type.clone(),
         system_assigned_principal_id: identity.principal_id.clone(),
-        user_assigned_identity_ids: identity.user_assigned_identities.as_ref().map(|m| {
-            let mut ids: Vec<String> = m.keys().map(|k| normalize_resource_id(k)).collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        }),
+        user_assigned_identity_ids: identity.user_assigned_ids(),
         public_network_access: properties.public_network_access,
         network_default_action: network.default_action,
         network_bypass: network.bypass,
@@ -161,61 +168,6 @@ pub fn storage_account(
     };
 
     Ok(StorageEvidence { account: account_row, binding, key })
-}
-
-/// The identity an account uses to reach its key, as the binding records it.
-#[derive(Debug, Default)]
-struct IdentityUsed {
-    identity_type: Option<&'static str>,
-    resource_id: Option<String>,
-    principal_id: Option<String>,
-    client_id: Option<String>,
-    federated_client_id: Option<String>,
-}
-
-/// `encryption.identity.userAssignedIdentity` wins; otherwise the system-assigned identity; otherwise, for a
-/// customer-managed key, `none` (nothing can reach the key on the account's behalf).
-fn identity_for_encryption(
-    identity: &wire::ManagedIdentity,
-    encryption_identity: &wire::EncryptionIdentity,
-    is_cmk: bool,
-) -> IdentityUsed {
-    let federated_client_id =
-        non_empty(encryption_identity.federated_identity_client_id.as_deref()).map(str::to_string);
-    if let Some(user_assigned) = non_empty(encryption_identity.user_assigned_identity.as_deref()) {
-        let wanted = normalize_resource_id(user_assigned);
-        // The id in `encryption.identity` and the key in `identity.userAssignedIdentities` differ in case in
-        // Azure's own examples (`resourcegroups` vs `resourceGroups`): match normalised.
-        let details = identity
-            .user_assigned_identities
-            .iter()
-            .flatten()
-            .find(|(id, _)| normalize_resource_id(id) == wanted)
-            .and_then(|(_, details)| details.clone())
-            .unwrap_or_default();
-        return IdentityUsed {
-            identity_type: Some(identity_type::USER_ASSIGNED),
-            resource_id: Some(wanted),
-            principal_id: non_empty(details.principal_id.as_deref()).map(str::to_string),
-            client_id: non_empty(details.client_id.as_deref()).map(str::to_string),
-            federated_client_id,
-        };
-    }
-    let has_system_assigned =
-        identity.identity_type.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("systemassigned"));
-    if has_system_assigned {
-        return IdentityUsed {
-            identity_type: Some(identity_type::SYSTEM_ASSIGNED),
-            principal_id: non_empty(identity.principal_id.as_deref()).map(str::to_string),
-            federated_client_id,
-            ..IdentityUsed::default()
-        };
-    }
-    IdentityUsed {
-        identity_type: is_cmk.then_some(identity_type::NONE),
-        federated_client_id,
-        ..IdentityUsed::default()
-    }
 }
 
 /// Names of the services under `encryption.services` that satisfy `pred`, in name order.
@@ -590,6 +542,7 @@ mod tests {
             key_source: Some("customer_managed".to_string()),
             key_source_raw: Some("Microsoft.Keyvault".to_string()),
             key_vault_uri: Some(VAULT.to_string()),
+            key_via_resource_id: None,
             key_name: Some(KEY.to_string()),
             configured_key_version: None,
             in_use_key_version: Some(VERSION.to_string()),

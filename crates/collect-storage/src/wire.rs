@@ -45,31 +45,7 @@ pub struct Sku {
     pub tier: Option<String>,
 }
 
-/// Top-level `identity` of a resource.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ManagedIdentity {
-    /// `SystemAssigned`, `UserAssigned`, `SystemAssigned,UserAssigned` or `None`.
-    #[serde(rename = "type")]
-    pub identity_type: Option<String>,
-    /// Object id of the system-assigned identity.
-    pub principal_id: Option<String>,
-    /// Tenant of the system-assigned identity.
-    pub tenant_id: Option<String>,
-    /// User-assigned identities keyed by resource id. The ids here and in `encryption.identity` may differ
-    /// in case; compare them case-insensitively.
-    pub user_assigned_identities: Option<BTreeMap<String, Option<UserAssignedIdentity>>>,
-}
-
-/// One entry of `identity.userAssignedIdentities`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserAssignedIdentity {
-    /// Object (principal) id of the identity.
-    pub principal_id: Option<String>,
-    /// Client (application) id of the identity.
-    pub client_id: Option<String>,
-}
+pub use evidence::identity::{ManagedIdentity, UserAssignedIdentity};
 
 /// `properties` of a storage account: only what the evidence needs.
 #[derive(Debug, Clone, Default, Deserialize)]

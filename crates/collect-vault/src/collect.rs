@@ -6,17 +6,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use azure_rest::{AzureClient, Error as RestError, Fetched, ListError};
+use azure_rest::AzureClient;
+use collect_common::{ListItem, failure_row, page_items, parse_json, raw, split};
 use evidence::ids::normalize_resource_id;
 use evidence::vocab::CoverageStatus;
-use evidence::{CoverageRow, KeyReference, KeyVersionRow, SnapshotContext, Tables, VaultKind, resource_types};
+use evidence::{KeyReference, KeyVersionRow, SnapshotContext, Tables, VaultKind, resource_types};
 use futures::StreamExt;
 
 use crate::convert::{
     ROLE_ASSIGNMENT_API_VERSION, VAULT_API_VERSION, hsm_role_assignment, key_bundle, key_vault, key_version_item,
     managed_hsm, role_assignment, rotation_policy,
 };
-use crate::wire::Page;
 
 /// How many keys (and vaults) are read at once.
 const CONCURRENCY: usize = 8;
@@ -55,88 +55,6 @@ impl KeyDemand {
     }
 }
 
-fn failure_row(
-    ctx: &SnapshotContext,
-    error: &RestError,
-    resource_type: &str,
-    subscription_id: Option<&str>,
-    resource_id: Option<&str>,
-    what: &str,
-    url: &str,
-) -> CoverageRow {
-    let status = CoverageStatus::parse(error.coverage_status()).unwrap_or(CoverageStatus::Error);
-    ctx.coverage(status, resource_type, subscription_id, resource_id, format!("{what}: {error}")).with_http(
-        error.http_status(),
-        error.error_code(),
-        Some(url),
-    )
-}
-
-fn raw(ctx: &SnapshotContext, f: &Fetched) -> evidence::RawResponseRow {
-    ctx.raw_response(f.method, &f.url, f.api_version.as_deref(), f.status, &f.body, &f.sha256)
-}
-
-fn parse_json(
-    ctx: &SnapshotContext,
-    f: &Fetched,
-    resource_type: &str,
-    resource_id: Option<&str>,
-    tables: &mut Tables,
-) -> Option<serde_json::Value> {
-    match serde_json::from_slice(&f.body) {
-        Ok(value) => Some(value),
-        Err(e) => {
-            tables.coverage.push(
-                ctx.coverage(
-                    CoverageStatus::Error,
-                    resource_type,
-                    None,
-                    resource_id,
-                    format!("response is not valid JSON ({e}); response sha256 {}", f.sha256),
-                )
-                .with_http(Some(f.status), None, Some(&f.url)),
-            );
-            None
-        }
-    }
-}
-
-/// Items of every page (pages that are not JSON become coverage rows). Raw pages are recorded.
-fn page_items(
-    ctx: &SnapshotContext,
-    pages: &[Fetched],
-    resource_type: &str,
-    resource_id: Option<&str>,
-    tables: &mut Tables,
-) -> Vec<(serde_json::Value, String)> {
-    let mut items = Vec::new();
-    for page in pages {
-        tables.raw_responses.push(raw(ctx, page));
-        let Some(value) = parse_json(ctx, page, resource_type, resource_id, tables) else { continue };
-        match serde_json::from_value::<Page>(value) {
-            Ok(parsed) => items.extend(parsed.value.unwrap_or_default().into_iter().map(|v| (v, page.sha256.clone()))),
-            Err(e) => tables.coverage.push(
-                ctx.coverage(
-                    CoverageStatus::Error,
-                    resource_type,
-                    None,
-                    resource_id,
-                    format!("list page has no readable `value` array ({e})"),
-                )
-                .with_http(Some(page.status), None, Some(&page.url)),
-            ),
-        }
-    }
-    items
-}
-
-fn split(result: Result<Vec<Fetched>, ListError>) -> (Vec<Fetched>, Option<RestError>) {
-    match result {
-        Ok(pages) => (pages, None),
-        Err(e) => (e.pages_so_far, Some(e.error)),
-    }
-}
-
 /// Lists vaults and Managed HSMs of one subscription.
 async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
     let mut tables = Tables::default();
@@ -146,7 +64,9 @@ async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_i
     ] {
         let path = format!("/subscriptions/{subscription_id}/providers/{provider}");
         let (pages, failure) = split(client.arm_list(&path, VAULT_API_VERSION).await);
-        for (item, sha) in page_items(ctx, &pages, resource_type, None, &mut tables) {
+        for ListItem { value: item, sha256: sha, .. } in
+            page_items(ctx, &pages, resource_type, Some(subscription_id), None, &mut tables)
+        {
             let converted = if resource_type == resource_types::KEY_VAULT {
                 key_vault(ctx, &item, &sha).map(|(vault, policies)| {
                     tables.key_vaults.push(vault);
@@ -198,7 +118,9 @@ async fn list_assignments(client: &AzureClient, ctx: &SnapshotContext, target: A
     let mut seen = BTreeSet::new();
     for result in results {
         let (pages, failure) = split(result);
-        for (item, sha) in page_items(ctx, &pages, resource_types::ROLE_ASSIGNMENTS, Some(&coverage_id), &mut tables) {
+        for ListItem { value: item, sha256: sha, .. } in
+            page_items(ctx, &pages, resource_types::ROLE_ASSIGNMENTS, None, Some(&coverage_id), &mut tables)
+        {
             let row = match &target {
                 AssignmentTarget::Vault { .. } => role_assignment(ctx, &scope_id, &item, &sha),
                 AssignmentTarget::Hsm { .. } => hsm_role_assignment(ctx, &scope_id, &item, &sha),
@@ -247,7 +169,7 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
     let latest = match client.kv_get_key(&key.vault_uri, &key.key_name, None).await {
         Ok(f) => {
             tables.raw_responses.push(raw(ctx, &f));
-            let converted = parse_json(ctx, &f, resource_types::KEY, Some(&coverage_id), &mut tables)
+            let converted = parse_json(ctx, &f, resource_types::KEY, None, Some(&coverage_id), &mut tables)
                 .map(|body| key_bundle(ctx, &body, true, &f.sha256));
             match converted {
                 Some(Ok((key_row, version_row))) => {
@@ -287,7 +209,9 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
     // Every version.
     let (pages, failure) = split(client.kv_list_key_versions(&key.vault_uri, &key.key_name).await);
     let mut versions: BTreeMap<String, KeyVersionRow> = BTreeMap::new();
-    for (item, sha) in page_items(ctx, &pages, resource_types::KEY_VERSIONS, Some(&coverage_id), &mut tables) {
+    for ListItem { value: item, sha256: sha, .. } in
+        page_items(ctx, &pages, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &mut tables)
+    {
         match key_version_item(ctx, &item, latest_version.as_deref(), &sha) {
             Ok(row) => {
                 versions.insert(row.version.to_ascii_lowercase(), row);
@@ -325,7 +249,9 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
         match client.kv_get_key(&key.vault_uri, &key.key_name, Some(version)).await {
             Ok(f) => {
                 tables.raw_responses.push(raw(ctx, &f));
-                if let Some(body) = parse_json(ctx, &f, resource_types::KEY_VERSIONS, Some(&coverage_id), &mut tables) {
+                if let Some(body) =
+                    parse_json(ctx, &f, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &mut tables)
+                {
                     match key_bundle(ctx, &body, false, &f.sha256) {
                         Ok((_, row)) => {
                             versions.insert(version.clone(), row);
@@ -361,7 +287,9 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
     match client.kv_get_rotation_policy(&key.vault_uri, &key.key_name).await {
         Ok(f) => {
             tables.raw_responses.push(raw(ctx, &f));
-            if let Some(body) = parse_json(ctx, &f, resource_types::ROTATION_POLICY, Some(&coverage_id), &mut tables) {
+            if let Some(body) =
+                parse_json(ctx, &f, resource_types::ROTATION_POLICY, None, Some(&coverage_id), &mut tables)
+            {
                 match rotation_policy(ctx, &key, &body, &f.sha256) {
                     Ok(row) => tables.rotation_policies.push(row),
                     Err(e) => tables.coverage.push(ctx.coverage(

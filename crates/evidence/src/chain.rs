@@ -34,6 +34,8 @@ pub mod gaps {
     pub const CROSS_TENANT_IDENTITY: &str = "cross_tenant_identity";
     /// The role assignments (or HSM local RBAC) of the vault could not be read.
     pub const ROLE_ASSIGNMENTS_NOT_READ: &str = "role_assignments_not_read";
+    /// The resource names a disk encryption set that was not collected, so its key is unknown.
+    pub const ENCRYPTION_SET_NOT_COLLECTED: &str = "encryption_set_not_collected";
 }
 
 /// `cmk_chain.chain_status` values.
@@ -124,6 +126,7 @@ fn chain_row(b: &CmkBinding, side: &VaultSide<'_>, taken_at: Timestamp) -> CmkCh
         key_vault_uri: b.key_vault_uri.clone(),
         vault_kind: None,
         key_vault_resource_id: None,
+        key_via_resource_id: b.key_via_resource_id.clone(),
         key_name: b.key_name.clone(),
         configured_key_version: b.configured_key_version.clone(),
         in_use_key_version: b.in_use_key_version.clone().or_else(|| b.configured_key_version.clone()),
@@ -176,7 +179,13 @@ fn chain_row(b: &CmkBinding, side: &VaultSide<'_>, taken_at: Timestamp) -> CmkCh
     };
     let Some(key) = key else {
         row.chain_status = status::INCOMPLETE.to_string();
-        row.chain_gaps = Some(vec![gaps::KEY_REFERENCE_INVALID.to_string()]);
+        // A disk that names a disk encryption set has no key of its own: the set was not collected.
+        let gap = if b.key_via_resource_id.is_some() && b.key_vault_uri.is_none() {
+            gaps::ENCRYPTION_SET_NOT_COLLECTED
+        } else {
+            gaps::KEY_REFERENCE_INVALID
+        };
+        row.chain_gaps = Some(vec![gap.to_string()]);
         return row;
     };
     row.vault_kind = Some(key.vault_kind.as_str().to_string());
@@ -363,6 +372,7 @@ mod tests {
             key_source: Some(key_source::CUSTOMER_MANAGED.into()),
             key_source_raw: Some("Microsoft.Keyvault".into()),
             key_vault_uri: Some(vault.into()),
+            key_via_resource_id: None,
             key_name: Some("cmk".into()),
             configured_key_version: configured.map(Into::into),
             in_use_key_version: in_use.map(Into::into),

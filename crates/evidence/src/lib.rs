@@ -9,6 +9,7 @@
 
 pub mod chain;
 pub mod column;
+pub mod identity;
 pub mod ids;
 pub(crate) mod table;
 pub mod tables;
@@ -18,18 +19,26 @@ pub mod wire;
 
 pub use ids::{KeyReference, VaultKind};
 pub use table::Table;
+pub use tables::aks_clusters::AksClusterRow;
 pub use tables::cmk_bindings::CmkBinding;
 pub use tables::cmk_chain::CmkChainRow;
+pub use tables::container_groups::ContainerGroupRow;
+pub use tables::container_registries::ContainerRegistryRow;
 pub use tables::coverage::CoverageRow;
+pub use tables::disk_encryption_sets::DiskEncryptionSetRow;
+pub use tables::key_vault_references::KeyVaultReferenceRow;
 pub use tables::key_vaults::KeyVaultRow;
 pub use tables::key_versions::KeyVersionRow;
 pub use tables::keys::KeyRow;
+pub use tables::managed_disks::ManagedDiskRow;
 pub use tables::managed_hsms::ManagedHsmRow;
 pub use tables::raw_responses::RawResponseRow;
 pub use tables::role_assignments::RoleAssignmentRow;
 pub use tables::rotation_policies::RotationPolicyRow;
+pub use tables::sql_servers::SqlServerRow;
 pub use tables::storage_accounts::StorageAccountRow;
 pub use tables::vault_access_policies::VaultAccessPolicyRow;
+pub use tables::virtual_machines::VirtualMachineRow;
 pub use timestamp::Timestamp;
 pub use vocab::CoverageStatus;
 
@@ -73,6 +82,40 @@ pub mod resource_types {
     pub const ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
     /// Subscriptions.
     pub const SUBSCRIPTION: &str = "Microsoft.Resources/subscriptions";
+    /// Generic resource listing of a subscription.
+    pub const RESOURCES: &str = "Microsoft.Resources/resources";
+    /// Disk encryption sets.
+    pub const DISK_ENCRYPTION_SET: &str = "Microsoft.Compute/diskEncryptionSets";
+    /// Managed disks.
+    pub const DISK: &str = "Microsoft.Compute/disks";
+    /// Virtual machines.
+    pub const VIRTUAL_MACHINE: &str = "Microsoft.Compute/virtualMachines";
+    /// AKS clusters.
+    pub const AKS_CLUSTER: &str = "Microsoft.ContainerService/managedClusters";
+    /// SQL logical servers.
+    pub const SQL_SERVER: &str = "Microsoft.Sql/servers";
+    /// SQL managed instances.
+    pub const SQL_MANAGED_INSTANCE: &str = "Microsoft.Sql/managedInstances";
+    /// Encryption protector of a SQL server (`.../encryptionProtector/current`).
+    pub const SQL_SERVER_PROTECTOR: &str = "Microsoft.Sql/servers/encryptionProtector";
+    /// Encryption protector of a SQL managed instance.
+    pub const SQL_MI_PROTECTOR: &str = "Microsoft.Sql/managedInstances/encryptionProtector";
+    /// Server keys of a SQL server.
+    pub const SQL_SERVER_KEYS: &str = "Microsoft.Sql/servers/keys";
+    /// Keys of a SQL managed instance.
+    pub const SQL_MI_KEYS: &str = "Microsoft.Sql/managedInstances/keys";
+    /// Container registries.
+    pub const CONTAINER_REGISTRY: &str = "Microsoft.ContainerRegistry/registries";
+    /// Container instance groups.
+    pub const CONTAINER_GROUP: &str = "Microsoft.ContainerInstance/containerGroups";
+    /// Container Apps environments (no CMK at rest: seed 000).
+    pub const CONTAINER_APPS_ENVIRONMENT: &str = "Microsoft.App/managedEnvironments";
+    /// Container Apps environment certificates.
+    pub const CONTAINER_APPS_CERTIFICATE: &str = "Microsoft.App/managedEnvironments/certificates";
+    /// Container apps.
+    pub const CONTAINER_APP: &str = "Microsoft.App/containerApps";
+    /// App Service apps and Function apps (no CMK at rest: seed 001).
+    pub const WEB_SITE: &str = "Microsoft.Web/sites";
 }
 
 /// Who and when: the identity of one snapshot, stamped on every row.
@@ -168,6 +211,22 @@ pub struct Tables {
     pub rotation_policies: Vec<RotationPolicyRow>,
     /// `role_assignments` rows.
     pub role_assignments: Vec<RoleAssignmentRow>,
+    /// `disk_encryption_sets` rows.
+    pub disk_encryption_sets: Vec<DiskEncryptionSetRow>,
+    /// `managed_disks` rows.
+    pub managed_disks: Vec<ManagedDiskRow>,
+    /// `virtual_machines` rows.
+    pub virtual_machines: Vec<VirtualMachineRow>,
+    /// `aks_clusters` rows.
+    pub aks_clusters: Vec<AksClusterRow>,
+    /// `sql_servers` rows.
+    pub sql_servers: Vec<SqlServerRow>,
+    /// `container_registries` rows.
+    pub container_registries: Vec<ContainerRegistryRow>,
+    /// `container_groups` rows.
+    pub container_groups: Vec<ContainerGroupRow>,
+    /// `key_vault_references` rows.
+    pub key_vault_references: Vec<KeyVaultReferenceRow>,
     /// `cmk_chain` rows (built by [`chain::build_chain`]).
     pub cmk_chain: Vec<CmkChainRow>,
     /// `coverage` rows.
@@ -189,6 +248,14 @@ macro_rules! for_each_table {
         $m!(key_versions, $crate::KeyVersionRow);
         $m!(rotation_policies, $crate::RotationPolicyRow);
         $m!(role_assignments, $crate::RoleAssignmentRow);
+        $m!(disk_encryption_sets, $crate::DiskEncryptionSetRow);
+        $m!(managed_disks, $crate::ManagedDiskRow);
+        $m!(virtual_machines, $crate::VirtualMachineRow);
+        $m!(aks_clusters, $crate::AksClusterRow);
+        $m!(sql_servers, $crate::SqlServerRow);
+        $m!(container_registries, $crate::ContainerRegistryRow);
+        $m!(container_groups, $crate::ContainerGroupRow);
+        $m!(key_vault_references, $crate::KeyVaultReferenceRow);
         $m!(cmk_chain, $crate::CmkChainRow);
         $m!(coverage, $crate::CoverageRow);
         $m!(raw_responses, $crate::RawResponseRow);

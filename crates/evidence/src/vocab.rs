@@ -19,6 +19,62 @@ pub mod key_source {
             _ => UNRECOGNIZED,
         })
     }
+
+    /// Normalises a disk encryption set's `encryptionType` or a managed disk's `encryption.type`.
+    pub fn from_disk_encryption_type(raw: Option<&str>) -> Option<&'static str> {
+        raw.map(|raw| match raw.trim().to_ascii_lowercase().as_str() {
+            "encryptionatrestwithplatformkey" => MICROSOFT_MANAGED,
+            "encryptionatrestwithcustomerkey"
+            | "encryptionatrestwithplatformandcustomerkeys"
+            | "confidentialvmencryptedwithcustomerkey" => CUSTOMER_MANAGED,
+            _ => UNRECOGNIZED,
+        })
+    }
+
+    /// Normalises a SQL encryption protector's `serverKeyType` (`ServiceManaged`, `AzureKeyVault`).
+    pub fn from_sql_server_key_type(raw: Option<&str>) -> Option<&'static str> {
+        raw.map(|raw| match raw.trim().to_ascii_lowercase().as_str() {
+            "servicemanaged" => MICROSOFT_MANAGED,
+            "azurekeyvault" => CUSTOMER_MANAGED,
+            _ => UNRECOGNIZED,
+        })
+    }
+
+    /// Normalises a container registry's `encryption.status` (`enabled`, `disabled`).
+    pub fn from_acr_encryption_status(raw: Option<&str>) -> Option<&'static str> {
+        raw.map(|raw| match raw.trim().to_ascii_lowercase().as_str() {
+            "disabled" => MICROSOFT_MANAGED,
+            "enabled" => CUSTOMER_MANAGED,
+            _ => UNRECOGNIZED,
+        })
+    }
+}
+
+/// Values of `encryption_scope`: what the key protects inside the resource.
+pub mod encryption_scope {
+    /// A whole storage account.
+    pub const ACCOUNT: &str = "account";
+    /// A managed disk (through its disk encryption set).
+    pub const DISK: &str = "disk";
+    /// A disk encryption set's own key reference: what every disk that points at it inherits.
+    pub const ENCRYPTION_SET: &str = "encryption_set";
+    /// A VM's OS disk (through the disk encryption set the VM names).
+    pub const OS_DISK: &str = "os_disk";
+    /// Node OS and data disks of an AKS cluster (through its disk encryption set).
+    pub const NODE_DISKS: &str = "node_disks";
+    /// Kubernetes secrets in etcd of an AKS cluster (KMS with a Key Vault key).
+    pub const ETCD_SECRETS: &str = "etcd_secrets";
+    /// Transparent data encryption protector of a SQL server or managed instance.
+    pub const TDE_PROTECTOR: &str = "tde_protector";
+    /// A whole container registry.
+    pub const REGISTRY: &str = "registry";
+    /// A whole container group (ACI).
+    pub const CONTAINER_GROUP: &str = "container_group";
+
+    /// A VM data disk: `data_disk/lun=<n>`.
+    pub fn data_disk(lun: i64) -> String {
+        format!("data_disk/lun={lun}")
+    }
 }
 
 /// Normalised type of the identity a resource uses to reach its key.

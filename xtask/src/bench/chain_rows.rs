@@ -216,6 +216,7 @@ fn chain_row(estate: &Estate, rng: &mut fastrand::Rng, i: usize) -> CmkChainRow 
         key_vault_uri: None,
         vault_kind: None,
         key_vault_resource_id: None,
+        key_via_resource_id: None,
         key_name: None,
         configured_key_version: None,
         in_use_key_version: None,

@@ -23,7 +23,9 @@ evidence_table! {
         resource_name: String,
         /// Azure region as Azure wrote it; null when Azure did not say.
         location: Option<String>,
-        /// What the key protects inside the resource: `account` for a whole storage account.
+        /// What the key protects inside the resource (`evidence::vocab::encryption_scope`): `account`, `disk`,
+        /// `encryption_set`, `os_disk`, `data_disk/lun=N`, `node_disks`, `etcd_secrets`, `tde_protector`, `registry`,
+        /// `container_group`.
         encryption_scope: String,
         /// Normalised key source: `microsoft_managed`, `customer_managed` or `unrecognized`; null when Azure did not say.
         key_source: Option<String>,
@@ -31,6 +33,9 @@ evidence_table! {
         key_source_raw: Option<String>,
         /// Vault or Managed HSM base URI, normalised `https://{host}/`; null without a customer-managed key.
         key_vault_uri: Option<String>,
+        /// Resource that holds the key reference on this resource's behalf, normalised: the disk encryption set
+        /// of a disk, VM disk or AKS node pool. Null when the resource names the key itself.
+        key_via_resource_id: Option<String>,
         /// Key name as configured on the resource.
         key_name: Option<String>,
         /// Version configured on the resource; null means the resource follows the latest version.

@@ -33,6 +33,9 @@ evidence_table! {
         vault_kind: Option<String>,
         /// ARM id of the vault or HSM, when it was found in a collected subscription.
         key_vault_resource_id: Option<String>,
+        /// Resource that holds the key reference on this resource's behalf, normalised: the disk encryption set
+        /// of a disk, VM disk or AKS node pool. Null when the resource names the key itself.
+        key_via_resource_id: Option<String>,
         /// Key name.
         key_name: Option<String>,
         /// Version configured on the resource; null means it follows the latest version.
