@@ -80,24 +80,31 @@ pub struct StandaloneSim {
 impl StandaloneSim {
     /// Starts `cmk-evidence sim` with the default scenario and waits for its address.
     pub fn start() -> Self {
+        Self::start_with("default")
+    }
+
+    /// Starts `cmk-evidence sim --scenario <scenario>` (a built-in name or a TOML file) and waits for its address.
+    pub fn start_with(scenario: &str) -> Self {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_cmk-evidence"))
-            .args(["sim", "--port", "0"])
+            .args(["sim", "--port", "0", "--scenario", scenario])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting cmk-evidence sim");
+        let mut stderr = child.stderr.take().expect("sim stderr");
         let stdout = child.stdout.take().expect("sim stdout");
         let mut reader = BufReader::new(stdout);
         let mut first = String::new();
         reader.read_line(&mut first).expect("reading the sim's first line");
         // Keep reading what it prints, so it never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let addr = first
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("sim did not print its address: {first:?}"))
-            .to_string();
+        let Some(addr) = first.split_whitespace().find(|w| w.starts_with("127.0.0.1:")).map(str::to_string) else {
+            let mut message = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut message);
+            panic!("sim did not print its address: {first:?}\n{message}");
+        };
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         Self { child, addr }
     }
 }
@@ -131,18 +138,32 @@ pub fn run_binary_env(args: &[&str], env: &[(&str, &str)], limit: Duration) -> O
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("starting cmk-evidence");
+    // Drain both pipes while waiting: a child whose output outgrows the pipe buffer would otherwise block.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let started = Instant::now();
-    loop {
-        if child.try_wait().expect("polling cmk-evidence").is_some() {
-            return child.wait_with_output().expect("collecting output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("polling cmk-evidence") {
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("collecting output");
-            panic!("cmk-evidence {args:?} did not finish within {limit:?}\n{}", String::from_utf8_lossy(&out.stderr));
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
+            panic!("cmk-evidence {args:?} did not finish within {limit:?}\n{}", String::from_utf8_lossy(&stderr));
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 /// Runs an outside tool (sha256sum, openssl) in `dir`; fails the test if the tool is missing.

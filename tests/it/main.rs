@@ -9,4 +9,5 @@ mod harness;
 
 mod demo;
 mod faults;
+mod import;
 mod package;

@@ -1,7 +1,9 @@
 //! Azure Resource Manager: bearer-token check (ARM audience), fault rules, the per-subscription read quota,
 //! then the reads the collectors make — subscriptions, resource groups, generic resources, storage accounts,
-//! vaults, managed HSMs, user-assigned identities (list with `nextLink` paging, and get), and role assignments
-//! at any scope. Errors carry ARM's codes: `AuthenticationFailed`, `InvalidAuthenticationToken`,
+//! vaults, managed HSMs, user-assigned identities, disk encryption sets, disks, VMs, AKS clusters, SQL servers and
+//! managed instances (with their encryption protector and keys), container registries, container groups,
+//! Container Apps environments (with certificates) and apps, App Service sites, raw documents (list with
+//! `nextLink` paging, and get), and role assignments at any scope. Errors carry ARM's codes: `AuthenticationFailed`, `InvalidAuthenticationToken`,
 //! `MissingApiVersionParameter`, `SubscriptionNotFound`, `ResourceGroupNotFound`, `ResourceNotFound`,
 //! `AuthorizationFailed`, `SubscriptionRequestsThrottled`.
 
@@ -13,13 +15,48 @@ use crate::faults::FaultAction;
 use crate::material;
 use crate::quota::Take;
 use crate::resource_id::{ResourceId, segments};
-use crate::scenario::{Access, FaultKind, Identity, ManagedHsm, OtherResource, Scenario, StorageAccount, Vault};
+use crate::scenario::{
+    Access, AksCluster, ContainerApp, ContainerGroup, ContainerRegistry, Disk, DiskEncryptionSet, FaultKind, Identity,
+    ManagedEnvironment, ManagedHsm, OtherResource, RawResource, Scenario, SqlServer, StorageAccount, Vault,
+    VirtualMachine, WebApp,
+};
 use crate::server::{Incoming, Reply, Sim};
+use crate::service_shapes;
 use crate::timestamps;
 use crate::token::{self, TokenCheck};
 
 const SUBSCRIPTION_READS: &str = "x-ms-ratelimit-remaining-subscription-reads";
 const TENANT_READS: &str = "x-ms-ratelimit-remaining-tenant-reads";
+
+/// Route names of resource types: `(namespace/type, list route, get route)`.
+const TYPE_ROUTES: &[(&str, &str, &str)] = &[
+    ("microsoft.storage/storageaccounts", "arm.storageAccounts.list", "arm.storageAccounts.get"),
+    ("microsoft.keyvault/vaults", "arm.vaults.list", "arm.vaults.get"),
+    ("microsoft.keyvault/managedhsms", "arm.managedHSMs.list", "arm.managedHSMs.get"),
+    (
+        "microsoft.managedidentity/userassignedidentities",
+        "arm.userAssignedIdentities.list",
+        "arm.userAssignedIdentities.get",
+    ),
+    ("microsoft.compute/diskencryptionsets", "arm.diskEncryptionSets.list", "arm.diskEncryptionSets.get"),
+    ("microsoft.compute/disks", "arm.disks.list", "arm.disks.get"),
+    ("microsoft.compute/virtualmachines", "arm.virtualMachines.list", "arm.virtualMachines.get"),
+    ("microsoft.containerservice/managedclusters", "arm.managedClusters.list", "arm.managedClusters.get"),
+    ("microsoft.sql/servers", "arm.sqlServers.list", "arm.sqlServers.get"),
+    ("microsoft.sql/managedinstances", "arm.managedInstances.list", "arm.managedInstances.get"),
+    ("microsoft.containerregistry/registries", "arm.registries.list", "arm.registries.get"),
+    ("microsoft.containerinstance/containergroups", "arm.containerGroups.list", "arm.containerGroups.get"),
+    ("microsoft.app/managedenvironments", "arm.managedEnvironments.list", "arm.managedEnvironments.get"),
+    ("microsoft.app/containerapps", "arm.containerApps.list", "arm.containerApps.get"),
+    ("microsoft.web/sites", "arm.sites.list", "arm.sites.get"),
+];
+
+/// Route names of child collections: `(child type, list route, get route)`.
+const CHILD_ROUTES: &[(&str, &str, &str)] = &[
+    ("encryptionprotector", "arm.encryptionProtector.list", "arm.encryptionProtector.get"),
+    ("keys", "arm.serverKeys.list", "arm.serverKeys.get"),
+    ("certificates", "arm.certificates.list", "arm.certificates.get"),
+];
 
 /// The route name `SimStats::by_route` counts an ARM request under.
 pub(crate) fn route_name(request: &Incoming) -> &'static str {
@@ -30,20 +67,19 @@ pub(crate) fn route_name(request: &Incoming) -> &'static str {
     }
     let providers = lower.iter().rposition(|s| s == "providers");
     if let Some(i) = providers {
-        let ty = lower.get(i + 2).map(String::as_str).unwrap_or_default();
-        let is_get = n == i + 4;
-        let is_list = n == i + 3;
-        return match (ty, is_list, is_get) {
-            ("storageaccounts", true, _) => "arm.storageAccounts.list",
-            ("storageaccounts", _, true) => "arm.storageAccounts.get",
-            ("vaults", true, _) => "arm.vaults.list",
-            ("vaults", _, true) => "arm.vaults.get",
-            ("managedhsms", true, _) => "arm.managedHSMs.list",
-            ("managedhsms", _, true) => "arm.managedHSMs.get",
-            ("userassignedidentities", true, _) => "arm.userAssignedIdentities.list",
-            ("userassignedidentities", _, true) => "arm.userAssignedIdentities.get",
-            (_, true, _) => "arm.other.list",
-            (_, _, true) => "arm.other.get",
+        let ty = match (lower.get(i + 1), lower.get(i + 2)) {
+            (Some(ns), Some(ty)) => format!("{ns}/{ty}"),
+            _ => return "arm.other",
+        };
+        let typed = TYPE_ROUTES.iter().find(|(t, _, _)| *t == ty);
+        let child = lower.get(i + 4).and_then(|c| CHILD_ROUTES.iter().find(|(t, _, _)| t == c));
+        return match (n - i, typed, child) {
+            (3, Some((_, list, _)), _) => list,
+            (4, Some((_, _, get)), _) => get,
+            (5, Some(_), Some((_, list, _))) => list,
+            (6, Some(_), Some((_, _, get))) => get,
+            (3, None, _) => "arm.other.list",
+            (4, None, _) => "arm.other.get",
             _ => "arm.other",
         };
     }
@@ -330,16 +366,61 @@ enum Item<'a> {
     Hsm(&'a ManagedHsm),
     Identity(&'a Identity),
     Other(&'a OtherResource),
+    Des(&'a DiskEncryptionSet),
+    Disk(&'a Disk),
+    Vm(&'a VirtualMachine),
+    Aks(&'a AksCluster),
+    Sql(&'a SqlServer),
+    Registry(&'a ContainerRegistry),
+    Group(&'a ContainerGroup),
+    Environment(&'a ManagedEnvironment),
+    App(&'a ContainerApp),
+    Web(&'a WebApp),
+    Raw(&'a RawResource),
 }
 
 impl<'a> Item<'a> {
-    fn id(self) -> &'a ResourceId {
-        match self {
+    /// The parsed id of a typed resource (raw documents have none).
+    fn typed_id(self) -> Option<&'a ResourceId> {
+        Some(match self {
             Item::Storage(a) => &a.id,
             Item::Vault(v) => &v.id,
             Item::Hsm(h) => &h.id,
             Item::Identity(i) => &i.id,
             Item::Other(r) => &r.id,
+            Item::Des(r) => &r.id,
+            Item::Disk(r) => &r.id,
+            Item::Vm(r) => &r.id,
+            Item::Aks(r) => &r.id,
+            Item::Sql(r) => &r.id,
+            Item::Registry(r) => &r.id,
+            Item::Group(r) => &r.id,
+            Item::Environment(r) => &r.id,
+            Item::App(r) => &r.id,
+            Item::Web(r) => &r.id,
+            Item::Raw(_) => return None,
+        })
+    }
+
+    /// Lower-case id: the sort and lookup key.
+    fn key(self) -> String {
+        match self {
+            Item::Raw(r) => r.key.clone(),
+            _ => self.typed_id().map(ResourceId::key).unwrap_or_default(),
+        }
+    }
+
+    fn name(self) -> &'a str {
+        match self {
+            Item::Raw(r) => r.name(),
+            _ => self.typed_id().map_or("", |id| id.name.as_str()),
+        }
+    }
+
+    fn resource_group(self) -> Option<&'a str> {
+        match self {
+            Item::Raw(r) => r.resource_group.as_deref(),
+            _ => self.typed_id().map(|id| id.resource_group.as_str()),
         }
     }
 
@@ -350,6 +431,17 @@ impl<'a> Item<'a> {
             Item::Hsm(h) => &h.spec.location,
             Item::Identity(i) => i.spec.location.as_deref().unwrap_or("westeurope"),
             Item::Other(r) => &r.spec.location,
+            Item::Des(r) => &r.spec.location,
+            Item::Disk(r) => &r.spec.location,
+            Item::Vm(r) => &r.spec.location,
+            Item::Aks(r) => &r.spec.location,
+            Item::Sql(r) => &r.spec.location,
+            Item::Registry(r) => &r.spec.location,
+            Item::Group(r) => &r.spec.location,
+            Item::Environment(r) => &r.spec.location,
+            Item::App(r) => &r.spec.location,
+            Item::Web(r) => &r.spec.location,
+            Item::Raw(r) => r.location().unwrap_or("global"),
         }
     }
 
@@ -366,6 +458,36 @@ impl<'a> Item<'a> {
                 self.location(),
             ),
             Item::Other(r) => arm_shapes::other_resource(r),
+            Item::Des(r) => service_shapes::disk_encryption_set(estate, r, cloud),
+            Item::Disk(r) => service_shapes::disk(estate, r, cloud),
+            Item::Vm(r) => service_shapes::virtual_machine(estate, r),
+            Item::Aks(r) => service_shapes::managed_cluster(estate, r, cloud),
+            Item::Sql(r) => service_shapes::sql_server(estate, r, cloud),
+            Item::Registry(r) => service_shapes::container_registry(estate, r, cloud),
+            Item::Group(r) => service_shapes::container_group(estate, r, cloud),
+            Item::Environment(r) => service_shapes::managed_environment(estate, r),
+            Item::App(r) => service_shapes::container_app(estate, r, cloud),
+            Item::Web(r) => service_shapes::web_app(estate, r, cloud),
+            Item::Raw(r) => r.doc.clone(),
+        }
+    }
+
+    /// The simulated child collection `child` (lower case) of this resource, as `(name, body)`; `None` when the
+    /// resource has no such collection simulated.
+    fn children(self, estate: &Scenario, cloud: Cloud, child: &str) -> Option<Vec<(String, Value)>> {
+        let named = |v: Value| (v["name"].as_str().unwrap_or_default().to_string(), v);
+        match (self, child) {
+            (Item::Sql(s), "encryptionprotector") => Some(vec![named(service_shapes::sql_protector(s, cloud))]),
+            (Item::Sql(s), "keys") => Some(service_shapes::sql_keys(estate, s, cloud).into_iter().map(named).collect()),
+            (Item::Environment(e), "certificates") => Some(
+                e.spec
+                    .certificates
+                    .iter()
+                    .zip(&e.certificate_refs)
+                    .map(|(c, r)| named(service_shapes::environment_certificate(estate, e, c, r.as_ref(), cloud)))
+                    .collect(),
+            ),
+            _ => None,
         }
     }
 }
@@ -384,6 +506,16 @@ fn subscription_routes(
     // The subscription id as the scenario spells it (requests may use any case).
     let sub_id = estate.subscription(sub).map_or_else(|| sub.to_string(), |s| s.id.clone());
     let render = |item: &Item<'_>| item.render(estate, cloud);
+    let path_key = format!("/subscriptions/{}/{}", sub.to_ascii_lowercase(), rest.join("/"));
+    if let Some(raw) = estate.raw_resource(path_key.trim_end_matches('/')) {
+        return Reply::json(StatusCode::OK, &raw.doc);
+    }
+    let raw_children: Vec<(String, Value)> = estate
+        .raw_resources
+        .iter()
+        .filter(|r| r.collection_key.as_deref() == Some(path_key.as_str()))
+        .map(|r| (r.key.clone(), r.doc.clone()))
+        .collect();
     match rest_str.as_slice() {
         [] => match estate.subscription(sub) {
             Some(s) => Reply::json(StatusCode::OK, &arm_shapes::subscription(&estate.tenant.id, s)),
@@ -416,11 +548,41 @@ fn subscription_routes(
         ["resourcegroups", rg, "providers", ns, ty, name, child @ ..] => {
             let found = of_type(estate, sub, Some(rg), &format!("{ns}/{ty}"))
                 .into_iter()
-                .find(|item| item.id().name.eq_ignore_ascii_case(name));
-            match (found, child.len()) {
-                (Some(item), 0) => Reply::json(StatusCode::OK, &item.render(estate, cloud)),
-                // A child collection of an existing resource (e.g. encryptionScopes): none are simulated.
-                (Some(_), 1) => Reply::json(StatusCode::OK, &json!({ "value": [] })),
+                .find(|item| item.name().eq_ignore_ascii_case(name));
+            match (found, child) {
+                (Some(item), []) => Reply::json(StatusCode::OK, &item.render(estate, cloud)),
+                // A child collection: simulated ones (SQL protector and keys, environment certificates), raw
+                // documents under it, or an empty list (e.g. a storage account's encryptionScopes).
+                (Some(item), [collection]) => {
+                    let mut items: Vec<(String, Value)> = item
+                        .children(estate, cloud, &collection.to_ascii_lowercase())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(_, v)| (v["id"].as_str().unwrap_or_default().to_ascii_lowercase(), v))
+                        .collect();
+                    items.extend(raw_children);
+                    page(sim, request, items, Value::clone)
+                }
+                (Some(item), [collection, child_name]) => {
+                    let child = item
+                        .children(estate, cloud, &collection.to_ascii_lowercase())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(child_name));
+                    match child {
+                        Some((_, body)) => Reply::json(StatusCode::OK, &body),
+                        None => arm_error(
+                            StatusCode::NOT_FOUND,
+                            "ResourceNotFound",
+                            &format!(
+                                "The Resource '{}/{}/{}/{}/{}' under resource group '{}' was not found. For more \
+                                 details please go to https://aka.ms/ARMResourceNotFoundFix",
+                                segs[3], segs[4], segs[5], segs[6], segs[7], segs[1]
+                            ),
+                        ),
+                    }
+                }
+                (None, [_]) if !raw_children.is_empty() => page(sim, request, raw_children, Value::clone),
                 (Some(_), _) => not_handled(request),
                 (None, _) => {
                     if find_group(estate, sub, rg).is_none() {
@@ -439,6 +601,7 @@ fn subscription_routes(
                 }
             }
         }
+        _ if !raw_children.is_empty() => page(sim, request, raw_children, Value::clone),
         _ => not_handled(request),
     }
 }
@@ -448,31 +611,39 @@ fn group_not_found(rg: &str) -> Reply {
 }
 
 fn keyed(items: Vec<Item<'_>>) -> Vec<(String, Item<'_>)> {
-    items.into_iter().map(|i| (i.id().key(), i)).collect()
+    items.into_iter().map(|i| (i.key(), i)).collect()
 }
 
-/// Every resource of the subscription (optionally one resource group).
+/// Resource types the scenario models in full (lower case), in the order `GET .../resources` gathers them.
+const TYPED: &[&str] = &[
+    "microsoft.storage/storageaccounts",
+    "microsoft.keyvault/vaults",
+    "microsoft.keyvault/managedhsms",
+    "microsoft.managedidentity/userassignedidentities",
+    "microsoft.compute/diskencryptionsets",
+    "microsoft.compute/disks",
+    "microsoft.compute/virtualmachines",
+    "microsoft.containerservice/managedclusters",
+    "microsoft.sql/servers",
+    "microsoft.sql/managedinstances",
+    "microsoft.containerregistry/registries",
+    "microsoft.containerinstance/containergroups",
+    "microsoft.app/managedenvironments",
+    "microsoft.app/containerapps",
+    "microsoft.web/sites",
+];
+
+/// Every resource of the subscription (optionally one resource group): typed, other and raw top-level ones.
 fn all_resources<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>) -> Vec<Item<'a>> {
     let mut out = Vec::new();
-    for ty in [
-        "microsoft.storage/storageaccounts",
-        "microsoft.keyvault/vaults",
-        "microsoft.keyvault/managedhsms",
-        "microsoft.managedidentity/userassignedidentities",
-    ] {
-        out.extend(of_type(estate, sub, rg, ty));
+    for ty in TYPED {
+        out.extend(typed_of_type(estate, sub, rg, ty));
     }
-    let known = |id: &ResourceId| {
-        [
-            "Microsoft.Storage/storageAccounts",
-            "Microsoft.KeyVault/vaults",
-            "Microsoft.KeyVault/managedHSMs",
-            "Microsoft.ManagedIdentity/userAssignedIdentities",
-        ]
-        .iter()
-        .any(|t| id.is_type(t))
-    };
+    let known = |id: &ResourceId| TYPED.iter().any(|t| id.is_type(t));
     out.extend(estate.other_resources.iter().filter(|r| !known(&r.id) && in_scope(&r.id, sub, rg)).map(Item::Other));
+    out.extend(
+        estate.raw_resources.iter().filter(|r| r.list_type.is_some() && raw_in_scope(r, sub, rg)).map(Item::Raw),
+    );
     out
 }
 
@@ -480,38 +651,73 @@ fn in_scope(id: &ResourceId, sub: &str, rg: Option<&str>) -> bool {
     id.subscription.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| id.resource_group.eq_ignore_ascii_case(rg))
 }
 
-/// Resources of one type (`namespace/type`, any case) in the subscription or resource group.
+fn raw_in_scope(r: &RawResource, sub: &str, rg: Option<&str>) -> bool {
+    r.subscription.eq_ignore_ascii_case(sub)
+        && rg.is_none_or(|rg| r.resource_group.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(rg)))
+}
+
+/// Typed resources of one type (`namespace/type`, lower case) in the subscription or resource group.
+fn typed_of_type<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>, ty: &str) -> Vec<Item<'a>> {
+    fn pick<'a, T>(
+        list: &'a [T],
+        id: impl Fn(&T) -> &ResourceId,
+        item: impl Fn(&'a T) -> Item<'a>,
+        sub: &str,
+        rg: Option<&str>,
+    ) -> Vec<Item<'a>> {
+        list.iter().filter(|r| in_scope(id(r), sub, rg)).map(item).collect()
+    }
+    let s = &estate.services;
+    match ty {
+        "microsoft.storage/storageaccounts" => pick(&estate.storage_accounts, |r| &r.id, Item::Storage, sub, rg),
+        "microsoft.keyvault/vaults" => pick(&estate.vaults, |r| &r.id, Item::Vault, sub, rg),
+        "microsoft.keyvault/managedhsms" => pick(&estate.managed_hsms, |r| &r.id, Item::Hsm, sub, rg),
+        "microsoft.managedidentity/userassignedidentities" => {
+            pick(&estate.identities, |r| &r.id, Item::Identity, sub, rg)
+        }
+        "microsoft.compute/diskencryptionsets" => pick(&s.disk_encryption_sets, |r| &r.id, Item::Des, sub, rg),
+        "microsoft.compute/disks" => pick(&s.disks, |r| &r.id, Item::Disk, sub, rg),
+        "microsoft.compute/virtualmachines" => pick(&s.virtual_machines, |r| &r.id, Item::Vm, sub, rg),
+        "microsoft.containerservice/managedclusters" => pick(&s.aks_clusters, |r| &r.id, Item::Aks, sub, rg),
+        "microsoft.sql/servers" | "microsoft.sql/managedinstances" => {
+            s.sql_servers.iter().filter(|r| r.id.is_type(ty) && in_scope(&r.id, sub, rg)).map(Item::Sql).collect()
+        }
+        "microsoft.containerregistry/registries" => pick(&s.container_registries, |r| &r.id, Item::Registry, sub, rg),
+        "microsoft.containerinstance/containergroups" => pick(&s.container_groups, |r| &r.id, Item::Group, sub, rg),
+        "microsoft.app/managedenvironments" => pick(&s.managed_environments, |r| &r.id, Item::Environment, sub, rg),
+        "microsoft.app/containerapps" => pick(&s.container_apps, |r| &r.id, Item::App, sub, rg),
+        "microsoft.web/sites" => pick(&s.web_apps, |r| &r.id, Item::Web, sub, rg),
+        _ => Vec::new(),
+    }
+}
+
+/// Resources of one type (`namespace/type`, any case) in the subscription or resource group: typed ones,
+/// `[[other_resources]]` and raw documents.
 fn of_type<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>, ty: &str) -> Vec<Item<'a>> {
     let ty = ty.to_ascii_lowercase();
-    match ty.as_str() {
-        "microsoft.storage/storageaccounts" => {
-            estate.storage_accounts.iter().filter(|a| in_scope(&a.id, sub, rg)).map(Item::Storage).collect()
-        }
-        "microsoft.keyvault/vaults" => {
-            estate.vaults.iter().filter(|v| in_scope(&v.id, sub, rg)).map(Item::Vault).collect()
-        }
-        "microsoft.keyvault/managedhsms" => {
-            estate.managed_hsms.iter().filter(|h| in_scope(&h.id, sub, rg)).map(Item::Hsm).collect()
-        }
-        "microsoft.managedidentity/userassignedidentities" => {
-            estate.identities.iter().filter(|i| in_scope(&i.id, sub, rg)).map(Item::Identity).collect()
-        }
-        _ => estate
-            .other_resources
-            .iter()
-            .filter(|r| r.id.is_type(&ty) && in_scope(&r.id, sub, rg))
-            .map(Item::Other)
-            .collect(),
+    let mut out = typed_of_type(estate, sub, rg, &ty);
+    if !TYPED.contains(&ty.as_str()) {
+        out.extend(
+            estate.other_resources.iter().filter(|r| r.id.is_type(&ty) && in_scope(&r.id, sub, rg)).map(Item::Other),
+        );
     }
+    out.extend(
+        estate
+            .raw_resources
+            .iter()
+            .filter(|r| r.list_type.as_deref() == Some(ty.as_str()) && raw_in_scope(r, sub, rg))
+            .map(Item::Raw),
+    );
+    out
 }
 
 /// Resource groups implied by resource ids: `(name as first written, location of its first resource)`.
 fn resource_groups(estate: &Scenario, sub: &str) -> Vec<(String, String)> {
     let mut groups: Vec<(String, String)> = Vec::new();
     for item in all_resources(estate, sub, None) {
-        let id = item.id();
-        if !groups.iter().any(|(g, _)| g.eq_ignore_ascii_case(&id.resource_group)) {
-            groups.push((id.resource_group.clone(), item.location().to_string()));
+        let Some(group) = item.resource_group() else { continue };
+        if !groups.iter().any(|(g, _)| g.eq_ignore_ascii_case(group)) {
+            groups.push((group.to_string(), item.location().to_string()));
         }
     }
     groups

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use crate::resource_id::ResourceId;
 use crate::scenario::{
-    ManagedHsm, ManagedIdentitySpec, NetworkAclsSpec, OtherResource, RoleAssignment, Scenario, StorageAccount,
-    SubscriptionSpec, Vault,
+    ContainerKind, ManagedHsm, ManagedIdentitySpec, NetworkAclsSpec, OtherResource, RoleAssignment, Scenario,
+    StorageAccount, SubscriptionSpec, Vault,
 };
 use crate::timestamps;
 
@@ -17,20 +17,51 @@ pub(crate) struct Cloud {
     vault: &'static str,
     hsm: &'static str,
     storage: &'static str,
+    /// Container registry login servers.
+    pub(crate) acr: &'static str,
+    /// SQL server host names.
+    pub(crate) sql: &'static str,
+    /// App Service host names.
+    pub(crate) web: &'static str,
 }
 
 impl Cloud {
     pub(crate) fn of_arm_host(host: &str) -> Cloud {
         if host.ends_with("chinacloudapi.cn") {
-            Cloud { vault: "vault.azure.cn", hsm: "managedhsm.azure.cn", storage: "core.chinacloudapi.cn" }
+            Cloud {
+                vault: "vault.azure.cn",
+                hsm: "managedhsm.azure.cn",
+                storage: "core.chinacloudapi.cn",
+                acr: "azurecr.cn",
+                sql: "database.chinacloudapi.cn",
+                web: "chinacloudsites.cn",
+            }
         } else if host.ends_with("usgovcloudapi.net") {
             Cloud {
                 vault: "vault.usgovcloudapi.net",
                 hsm: "managedhsm.usgovcloudapi.net",
                 storage: "core.usgovcloudapi.net",
+                acr: "azurecr.us",
+                sql: "database.usgovcloudapi.net",
+                web: "azurewebsites.us",
             }
         } else {
-            Cloud { vault: "vault.azure.net", hsm: "managedhsm.azure.net", storage: "core.windows.net" }
+            Cloud {
+                vault: "vault.azure.net",
+                hsm: "managedhsm.azure.net",
+                storage: "core.windows.net",
+                acr: "azurecr.io",
+                sql: "database.windows.net",
+                web: "azurewebsites.net",
+            }
+        }
+    }
+
+    /// `https://{name}.vault...` or `https://{name}.managedhsm...`, without a trailing slash.
+    pub(crate) fn vault_base(&self, kind: ContainerKind, name: &str) -> String {
+        match kind {
+            ContainerKind::Vault => format!("https://{name}.{}", self.vault),
+            ContainerKind::ManagedHsm => format!("https://{name}.{}", self.hsm),
         }
     }
 }
@@ -86,7 +117,7 @@ fn paired_region(location: &str) -> Option<&'static str> {
     })
 }
 
-fn managed_identity(estate: &Scenario, spec: &ManagedIdentitySpec) -> Value {
+pub(crate) fn managed_identity(estate: &Scenario, spec: &ManagedIdentitySpec) -> Value {
     let mut out = Map::new();
     if spec.kind.contains("SystemAssigned") {
         out.insert("principalId".into(), json!(spec.principal_id));
@@ -248,7 +279,7 @@ fn system_data(created: Option<time::OffsetDateTime>, created_by: Option<&str>) 
     }))
 }
 
-fn insert_opt<T: serde::Serialize>(map: &mut Map<String, Value>, name: &str, value: Option<T>) {
+pub(crate) fn insert_opt<T: serde::Serialize>(map: &mut Map<String, Value>, name: &str, value: Option<T>) {
     if let Some(v) = value {
         map.insert(name.into(), json!(v));
     }
@@ -375,10 +406,11 @@ pub(crate) fn other_resource(r: &OtherResource) -> Value {
     Value::Object(out)
 }
 
-/// The generic `GET .../resources` form of any resource: id, name, type, location (and kind, sku, identity).
+/// The generic `GET .../resources` form of any resource: id, name, type, location (and kind, sku, managedBy,
+/// identity).
 pub(crate) fn generic(full: &Value) -> Value {
     let mut out = Map::new();
-    for field in ["id", "name", "type", "sku", "kind", "location", "identity", "tags"] {
+    for field in ["id", "name", "type", "sku", "kind", "managedBy", "location", "identity", "tags"] {
         if let Some(v) = full.get(field) {
             out.insert(field.into(), v.clone());
         }

@@ -37,6 +37,15 @@ pub enum Error {
         /// What is wrong and, where possible, how to fix it.
         problem: String,
     },
+    /// A document given to `Scenario::add_raw_resource` cannot be served (no string `id` or `type`, an id that
+    /// is not an ARM resource id, or an id already served).
+    #[error("raw resource {what}: {problem}")]
+    RawResource {
+        /// The document's id, or what is known of it.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// `Scenario::builtin` was given a name that is not embedded.
     #[error("unknown built-in scenario '{name}' (built-in scenarios: {known})")]
     UnknownBuiltin {

@@ -34,10 +34,23 @@
 //!   `/subscriptions/{s}`, `/subscriptions/{s}/resources` (paged, generic shape), `/subscriptions/{s}/resourcegroups`
 //!   (paged) and `/resourcegroups/{rg}`; lists by type at subscription or resource-group scope,
 //!   `.../providers/{namespace}/{type}` (paged: `Microsoft.Storage/storageAccounts`, `Microsoft.KeyVault/vaults`,
-//!   `Microsoft.KeyVault/managedHSMs`, `Microsoft.ManagedIdentity/userAssignedIdentities`, any `[[other_resources]]`
-//!   type, anything else empty); `GET` of one resource by id (child collections of an existing resource answer
-//!   an empty list); `{scope}/providers/Microsoft.Authorization/roleAssignments` at any scope, with
-//!   `$filter=atScope()`, `principalId eq '…'`, `assignedTo('…')`.
+//!   `Microsoft.KeyVault/managedHSMs`, `Microsoft.ManagedIdentity/userAssignedIdentities`,
+//!   `Microsoft.Compute/diskEncryptionSets` (2025-01-02 shape), `Microsoft.Compute/disks` (2025-01-02),
+//!   `Microsoft.Compute/virtualMachines` (2025-04-01), `Microsoft.ContainerService/managedClusters` (2025-10-01),
+//!   `Microsoft.Sql/servers` and `Microsoft.Sql/managedInstances` (2023-08-01),
+//!   `Microsoft.ContainerRegistry/registries` (2025-04-01), `Microsoft.ContainerInstance/containerGroups`
+//!   (2025-09-01), `Microsoft.App/managedEnvironments` and `Microsoft.App/containerApps` (2025-07-01),
+//!   `Microsoft.Web/sites` (2024-04-01), any `[[other_resources]]` or raw type, anything else empty); `GET` of one
+//!   resource by id; child collections (paged) and their items: SQL `{id}/encryptionProtector` and
+//!   `{id}/encryptionProtector/current`, `{id}/keys` and `{id}/keys/{name}`, Container Apps
+//!   `{environment id}/certificates` and `.../certificates/{name}`, raw documents under their parent; other child
+//!   collections of an existing resource answer an empty list;
+//!   `{scope}/providers/Microsoft.Authorization/roleAssignments` at any scope, with `$filter=atScope()`,
+//!   `principalId eq '…'`, `assignedTo('…')`. Route names in [`SimStats::by_route`] follow the type:
+//!   `arm.diskEncryptionSets.list`, `arm.disks.get`, `arm.virtualMachines.list`, `arm.managedClusters.list`,
+//!   `arm.sqlServers.list`, `arm.managedInstances.get`, `arm.encryptionProtector.get`, `arm.serverKeys.list`,
+//!   `arm.registries.list`, `arm.containerGroups.list`, `arm.managedEnvironments.list`, `arm.certificates.list`,
+//!   `arm.containerApps.list`, `arm.sites.list`, ...
 //! - Key Vault / Managed HSM (bearer token for the host's audience, after a 401 challenge): `/keys` (paged),
 //!   `/keys/{name}` and `/keys/{name}/`, `/keys/{name}/{version}`, `/keys/{name}/versions` (paged),
 //!   `/keys/{name}/rotationpolicy`; `POST /keys/{name}/{version}/sign` and `POST /keys/{name}/sign` (also
@@ -55,8 +68,8 @@
 //! - `[tenant]` `id`, `display_name`, `default_domain`, `country_code?`, `authority_host?`.
 //! - `[credentials]` the service principal the simulator accepts: `client_id`, `client_secret`, `object_id`,
 //!   `accept_client_assertion?` (default true: any non-empty assertion for `client_id`).
-//! - `[simulation]` `now` (RFC 3339, the fixed clock), `adoption_delay?` (ISO 8601 duration before accounts that
-//!   follow the latest version adopt a rotated one; default 0), `latency_ms?` (added to every response).
+//! - `[simulation]` `now` (RFC 3339, the fixed clock), `adoption_delay?` (ISO 8601 duration before resources
+//!   that follow the latest version adopt a rotated one; default 0), `latency_ms?` (added to every response).
 //! - `[[subscriptions]]` `id`, `display_name`, `state?` (`Enabled`), `access?` (`reader` | `denied`: every
 //!   request in a denied subscription answers 403 `AuthorizationFailed`), `listed?` (shown by
 //!   `GET /subscriptions`, default true), `quota_id?`, `tags?`.
@@ -86,15 +99,45 @@
 //!   `key_name`, `key_version?` (version id or `#N` = N-th oldest; absent/`""` = follow latest),
 //!   `in_use_version?` (follow-latest only: the version the account has adopted; default the latest),
 //!   `user_assigned_identity?` (absent = system-assigned), `federated_identity_client_id?`,
-//!   `last_key_rotation?`, `auto_adopt?` (true), `external_key?` (a reason: the vault is deliberately outside
-//!   the scenario; without it a reference to an unknown vault, key or version fails the load)}.
+//!   `last_key_rotation?`, `auto_adopt?` (true), `adoption_delay?`, `external_key?` (a reason: the vault is
+//!   deliberately outside the scenario; without it a reference to an unknown vault, key or version fails the
+//!   load)}.
 //! - `[[role_assignments]]` ARM RBAC: `scope` (subscription, resource group, resource or
 //!   `{vault id}/keys/{name}`), `role` (role definition GUID), `principal_id`, `principal_type?`
 //!   (`ServicePrincipal`), `name?`, `created?`, `created_by?`, `description?`.
 //! - `[[hsm_role_assignments]]` Managed HSM local RBAC: `hsm`, `scope` (`/`, `/keys`, `/keys/{name}`), `role`,
 //!   `principal_id`, `name?`.
 //! - `[[other_resources]]` resources only listed generically (`GET .../resources`, list by type): `id`,
-//!   `location`, `kind?`, `sku?`, `tags?`.
+//!   `location`, `kind?`, `sku?`, `tags?` — not of a type a table below simulates in full.
+//! - Key references of the service tables: `key = { vault, name, version?, in_use_version?, last_key_rotation?,
+//!   auto_adopt?, adoption_delay?, external_key? }` — `vault` names a vault or managed HSM of the scenario (with
+//!   `external_key` = a reason, the https URL of one outside it); `version` (id or `#N`) pins; absent follows the
+//!   latest version where the service can (DES rotation to latest, ACR versionless key, SQL auto rotation; ACI
+//!   and AKS KMS always pin); `adoption_delay` overrides `[simulation]`'s. All tables take `tags?` and, where
+//!   the resource has one, `identity?` as for storage accounts.
+//! - `[[disk_encryption_sets]]` `id`, `location`, `identity`, `key`, `encryption_type?`, `rotation_to_latest?`,
+//!   `federated_client_id?`, `auto_key_rotation_error?` {`code`, `message`}.
+//! - `[[disks]]` `id`, `location`, `sku?`, `size_gb`, `os_type?`, `created?`, `disk_encryption_set?` (a DES id),
+//!   `encryption_type?`, `azure_disk_encryption?` {`vault`, `secret`, `key?`}; `managedBy` and `diskState` follow
+//!   the VM attaching the disk.
+//! - `[[virtual_machines]]` `id`, `location`, `vm_size?`, `encryption_at_host?`, `security_type?`, `os_disk` (a
+//!   disk id), `data_disks?` = [{`lun`, `disk`}].
+//! - `[[aks_clusters]]` `id`, `location`, `kubernetes_version?`, `identity`, `disk_encryption_set?`,
+//!   `agent_pools` = [{`name`, `count?`, `vm_size?`, `mode?`, `encryption_at_host?`}], `kms?` {`vault`, `name`,
+//!   `version`, `network_access?`, `enabled?`, `external_key?`}.
+//! - `[[sql_servers]]` `id`, `kind` (`server` | `managed_instance`), `location`, `primary_user_assigned_identity?`,
+//!   `protector?` (a key; absent = `ServiceManaged`), `public_network_access?`, `sku?`, `created?`.
+//! - `[[container_registries]]` `id`, `location`, `sku?`, `key?`, `key_identity?` (user-assigned id, served as
+//!   its client id), `admin_user_enabled?`, `public_network_access?`, `created?`.
+//! - `[[container_groups]]` `id`, `location`, `os_type?`, `sku?`, `key?`, `key_identity?`, `containers?`.
+//! - `[[container_apps_environments]]` `id`, `location`, `certificates?` = [{`name`, `vault?`, `certificate?`,
+//!   `identity?` (`system` or a user-assigned id), `subject_name?`, `expires?`, `external_key?`}].
+//! - `[[container_apps]]` `id`, `location`, `environment`, `image?`, `secrets?` = [{`name`, `vault?`, `secret?`,
+//!   `identity?`, `external_key?`}] (a plain secret's value is never served).
+//! - `[[web_apps]]` `id`, `location`, `kind?`, `state?`, `https_only?`, `server_farm?`.
+//! - `[[raw_resources]]` `path`: a JSON file (one ARM document, a `{"value": [...]}` page or one of Microsoft's
+//!   example files) relative to the scenario file; see [`Scenario::add_raw_resource`]. Built-in scenarios and
+//!   [`Scenario::from_toml_str`] have no directory, so only absolute paths work there.
 //! - `[[faults]]` `name`, `kind` (`throttle` 429 + `Retry-After` | `unavailable` 503 | `slow` | `malformed`
 //!   truncated body | `forbidden` 403 | `server_error` 500), `path_contains`, `method?`, `host?`, `times?`
 //!   (absent = always), `retry_after_seconds?` (throttle default 10), `delay_ms` (slow).
@@ -112,6 +155,15 @@
 //! - Managed HSM role assignment ids are `/providers/Microsoft.Authorization/roleAssignments/{name}` whatever the
 //!   scope, as the service writes them.
 //! - Only `sign` is simulated among the key operations; `encrypt`, `wrapKey`, `verify`, ... answer 501.
+//! - A disk encryption set's `activeKey.keyUrl`, a SQL protector's `uri` and an ACR `versionedKeyIdentifier` always
+//!   name the version in use; following the latest version shows as `rotationToLatestKeyVersionEnabled`,
+//!   `autoRotationEnabled` and a versionless `keyIdentifier` with `keyRotationEnabled`. SQL names a Key Vault
+//!   server key `{vault}_{key}_{version}`; its key list is `ServiceManaged` plus every version the protector used.
+//! - Azure's own spellings are kept where they differ: ACI and Container Apps write user-assigned identity ids
+//!   with `resourcegroups` in lower case (Container Apps certificates: the whole id), certificate ids and types say
+//!   `ManagedEnvironments/Certificates`, ACI writes `tenantId` for user-assigned identities too.
+//! - Raw documents are served as the same JSON value (object keys may come back in another order) and are listed
+//!   in `GET .../resources` only when top-level, as ARM does.
 //!
 //! # Signing
 //!
@@ -149,6 +201,7 @@ mod quota;
 mod resource_id;
 mod scenario;
 mod server;
+mod service_shapes;
 mod signing;
 mod synthetic;
 mod timestamps;

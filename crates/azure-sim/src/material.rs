@@ -14,6 +14,11 @@ pub(crate) fn version_id(seed: &str) -> String {
     hex::encode(&digest(seed)[..16])
 }
 
+/// A certificate or key thumbprint (40 uppercase hex digits, SHA-1 sized) derived from `seed`.
+pub(crate) fn thumbprint(seed: &str) -> String {
+    hex::encode_upper(&digest(seed)[..20])
+}
+
 /// A GUID (version-4 layout) derived from `seed`, for role assignment names and the like.
 pub(crate) fn guid(seed: &str) -> String {
     let mut bytes = [0u8; 16];

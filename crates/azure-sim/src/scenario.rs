@@ -1,6 +1,6 @@
 //! Scenarios: the estate the simulator pretends to be (tenant, subscriptions, storage accounts, vaults, managed
-//! HSMs, keys, identities, role assignments, faults), read from TOML data files and checked for consistency
-//! before anything is served. The format is documented in the crate docs and at the top of
+//! HSMs, keys, identities, role assignments, the compute, SQL, container and web resources of `services`, raw
+//! documents, faults), read from TOML data files and checked for consistency before anything is served. The format is documented in the crate docs and at the top of
 //! `scenarios/default.toml`.
 
 use std::collections::BTreeMap;
@@ -14,8 +14,13 @@ use crate::material;
 use crate::resource_id::{ResourceId, scope_key};
 use crate::timestamps::{IsoDuration, Timestamp};
 
+mod raw;
+mod service_validation;
+mod services;
 mod validation;
 
+pub(crate) use raw::RawResource;
+pub(crate) use services::*;
 use validation::Validator;
 
 /// Scenarios compiled into the crate, by name.
@@ -58,6 +63,28 @@ struct ScenarioFile {
     hsm_role_assignments: Vec<HsmRoleAssignmentSpec>,
     #[serde(default)]
     other_resources: Vec<OtherResourceSpec>,
+    #[serde(default)]
+    disk_encryption_sets: Vec<DiskEncryptionSetSpec>,
+    #[serde(default)]
+    disks: Vec<DiskSpec>,
+    #[serde(default)]
+    virtual_machines: Vec<VirtualMachineSpec>,
+    #[serde(default)]
+    aks_clusters: Vec<AksSpec>,
+    #[serde(default)]
+    sql_servers: Vec<SqlServerSpec>,
+    #[serde(default)]
+    container_registries: Vec<RegistrySpec>,
+    #[serde(default)]
+    container_groups: Vec<ContainerGroupSpec>,
+    #[serde(default)]
+    container_apps_environments: Vec<ManagedEnvironmentSpec>,
+    #[serde(default)]
+    container_apps: Vec<ContainerAppSpec>,
+    #[serde(default)]
+    web_apps: Vec<WebAppSpec>,
+    #[serde(default)]
+    raw_resources: Vec<RawResourceSpec>,
     #[serde(default)]
     faults: Vec<FaultSpec>,
     /// Entries per table inherited through `extends` (they precede this file's own entries).
@@ -359,6 +386,9 @@ pub(crate) struct EncryptionSpec {
     last_key_rotation: Option<Timestamp>,
     #[serde(default = "yes")]
     auto_adopt: bool,
+    /// Overrides `[simulation] adoption_delay` for this account.
+    #[serde(default)]
+    adoption_delay: Option<IsoDuration>,
     /// Marks a deliberate dangling reference (the vault is outside this scenario); the text says why.
     #[serde(default)]
     external_key: Option<String>,
@@ -377,6 +407,7 @@ impl Default for EncryptionSpec {
             federated_identity_client_id: None,
             last_key_rotation: None,
             auto_adopt: true,
+            adoption_delay: None,
             external_key: None,
         }
     }
@@ -622,6 +653,8 @@ pub(crate) struct CmkBinding {
     pub(crate) federated_client_id: Option<String>,
     pub(crate) last_key_rotation: Option<OffsetDateTime>,
     pub(crate) auto_adopt: bool,
+    /// Overrides the scenario's adoption delay.
+    pub(crate) adoption_delay: Option<time::Duration>,
     /// Set when the vault is deliberately outside the scenario.
     pub(crate) external: Option<String>,
     /// A version created by a rotation, adopted when the clock reaches the time.
@@ -689,6 +722,10 @@ pub struct Scenario {
     pub(crate) role_assignments: Vec<RoleAssignment>,
     pub(crate) hsm_role_assignments: Vec<HsmRoleAssignment>,
     pub(crate) other_resources: Vec<OtherResource>,
+    /// Disk encryption sets, disks, VMs, AKS, SQL, registries, container groups, Container Apps, web apps.
+    pub(crate) services: Services,
+    /// Verbatim documents ([`Scenario::add_raw_resource`], `[[raw_resources]]`).
+    pub(crate) raw_resources: Vec<RawResource>,
     pub(crate) faults: Vec<FaultSpec>,
     /// Rotations performed at run time, to derive fresh version ids.
     pub(crate) rotations: u64,
@@ -717,17 +754,24 @@ impl Scenario {
     }
 
     /// Load a scenario file. Errors name the file and the line or entry at fault.
+    /// `[[raw_resources]]` paths are relative to the file's directory.
     pub fn from_path(path: &Path) -> Result<Scenario, Error> {
         let text =
             std::fs::read_to_string(path).map_err(|source| Error::ReadScenario { path: path.to_path_buf(), source })?;
-        Scenario::from_toml_str(&text, &path.display().to_string())
+        let dir = path.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d });
+        Scenario::load(&text, &path.display().to_string(), dir)
     }
 
-    /// Load a scenario from TOML text; `origin` names it in errors (a path or `builtin:<name>`).
+    /// Load a scenario from TOML text; `origin` names it in errors (a path or `builtin:<name>`). Text has no
+    /// directory, so `[[raw_resources]]` paths must be absolute here.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Scenario, Error> {
+        Scenario::load(text, origin, None)
+    }
+
+    fn load(text: &str, origin: &str, dir: Option<&Path>) -> Result<Scenario, Error> {
         let file = parse_file(text, origin)?;
         let file = resolve_extends(file, origin, 0)?;
-        Validator { origin, source: text, inherited: file.inherited.clone() }.build(file)
+        Validator { origin, source: text, inherited: file.inherited.clone(), dir }.build(file)
     }
 
     /// The tenant id (directory id).
@@ -808,8 +852,9 @@ impl Scenario {
 
     // ----- run-time changes (driven through RunningSim) -----
 
-    /// Create a new version of a key, as Key Vault's rotate operation does; accounts that follow the latest
-    /// version adopt it after the scenario's adoption delay. Returns the new version id.
+    /// Create a new version of a key, as Key Vault's rotate operation does; storage accounts, disk encryption
+    /// sets, registries and SQL protectors that follow the latest version adopt it after their adoption delay
+    /// (pinned ones never do). Returns the new version id.
     pub(crate) fn rotate_key(&mut self, container: &str, key_name: &str) -> Result<String, Error> {
         let now = self.now;
         self.rotations += 1;
@@ -832,7 +877,7 @@ impl Scenario {
         });
         let container_key = key.container.clone();
         let name = key.name.clone();
-        let due = now + self.adoption_delay;
+        let delay = self.adoption_delay;
         for account in &mut self.storage_accounts {
             if let Some(cmk) = account.cmk.as_mut()
                 && cmk.container == container_key
@@ -841,7 +886,12 @@ impl Scenario {
                 && cmk.auto_adopt
                 && cmk.external.is_none()
             {
-                cmk.pending = Some((id.clone(), due));
+                cmk.pending = Some((id.clone(), now + cmk.adoption_delay.unwrap_or(delay)));
+            }
+        }
+        for binding in self.services.key_bindings_mut() {
+            if binding.adopts(&container_key, &name) {
+                binding.pending = Some((id.clone(), now + binding.adoption_delay.unwrap_or(delay)));
             }
         }
         self.apply_due_adoptions();
@@ -874,7 +924,7 @@ impl Scenario {
         Ok(())
     }
 
-    /// Move the clock forward and let accounts adopt versions whose adoption time has come.
+    /// Move the clock forward and let resources adopt versions whose adoption time has come.
     pub(crate) fn advance_clock(&mut self, by: time::Duration) {
         self.now += by;
         self.apply_due_adoptions();
@@ -891,6 +941,9 @@ impl Scenario {
                 cmk.last_key_rotation = Some(due);
                 cmk.pending = None;
             }
+        }
+        for binding in self.services.key_bindings_mut() {
+            binding.apply_due(now);
         }
     }
 }
@@ -942,6 +995,17 @@ fn resolve_extends(file: ScenarioFile, origin: &str, depth: usize) -> Result<Sce
         ("role_assignments".to_string(), merged.role_assignments.len()),
         ("hsm_role_assignments".to_string(), merged.hsm_role_assignments.len()),
         ("other_resources".to_string(), merged.other_resources.len()),
+        ("disk_encryption_sets".to_string(), merged.disk_encryption_sets.len()),
+        ("disks".to_string(), merged.disks.len()),
+        ("virtual_machines".to_string(), merged.virtual_machines.len()),
+        ("aks_clusters".to_string(), merged.aks_clusters.len()),
+        ("sql_servers".to_string(), merged.sql_servers.len()),
+        ("container_registries".to_string(), merged.container_registries.len()),
+        ("container_groups".to_string(), merged.container_groups.len()),
+        ("container_apps_environments".to_string(), merged.container_apps_environments.len()),
+        ("container_apps".to_string(), merged.container_apps.len()),
+        ("web_apps".to_string(), merged.web_apps.len()),
+        ("raw_resources".to_string(), merged.raw_resources.len()),
         ("faults".to_string(), merged.faults.len()),
     ]);
     if file.description.is_some() {
@@ -965,6 +1029,17 @@ fn resolve_extends(file: ScenarioFile, origin: &str, depth: usize) -> Result<Sce
     merged.role_assignments.extend(file.role_assignments);
     merged.hsm_role_assignments.extend(file.hsm_role_assignments);
     merged.other_resources.extend(file.other_resources);
+    merged.disk_encryption_sets.extend(file.disk_encryption_sets);
+    merged.disks.extend(file.disks);
+    merged.virtual_machines.extend(file.virtual_machines);
+    merged.aks_clusters.extend(file.aks_clusters);
+    merged.sql_servers.extend(file.sql_servers);
+    merged.container_registries.extend(file.container_registries);
+    merged.container_groups.extend(file.container_groups);
+    merged.container_apps_environments.extend(file.container_apps_environments);
+    merged.container_apps.extend(file.container_apps);
+    merged.web_apps.extend(file.web_apps);
+    merged.raw_resources.extend(file.raw_resources);
     merged.faults.extend(file.faults);
     Ok(merged)
 }
@@ -1057,5 +1132,203 @@ key_name = "k"
         assert_ne!(account(&s).in_use_version, new);
         s.advance_clock(time::Duration::hours(3));
         assert_eq!(account(&s).in_use_version, new);
+    }
+
+    const SUB: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732";
+
+    /// The default estate plus `extra` TOML (so references to its vaults, keys and identities resolve).
+    fn with(extra: &str) -> Result<Scenario, String> {
+        let text = format!("extends = \"default\"\n{extra}");
+        Scenario::from_toml_str(&text, "extra.toml").map_err(|e| e.to_string())
+    }
+
+    fn expect_error(extra: &str, needles: &[&str]) {
+        let err = with(extra).expect_err("should be refused");
+        for n in needles {
+            assert!(err.contains(n), "'{n}' not in: {err}");
+        }
+    }
+
+    #[test]
+    fn service_tables_reject_unknown_fields_with_their_line() {
+        let extra = format!(
+            "\n[[disk_encryption_sets]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d\"\n\
+             location = \"westeurope\"\nrotation_to_lates = true\n"
+        );
+        expect_error(&extra, &["extra.toml", "line 6", "rotation_to_lates"]);
+        let extra = format!(
+            "\n[[web_apps]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/w\"\nlocation = \"x\"\n\
+             identity = {{ type = \"SystemAssigned\", principal = \"x\" }}\n"
+        );
+        expect_error(&extra, &["line 6", "principal"]);
+    }
+
+    #[test]
+    fn dangling_service_references_are_rejected_with_the_entry_and_line() {
+        let des = |key: &str| {
+            format!(
+                "\n[[disk_encryption_sets]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/d\"\n\
+                 location = \"westeurope\"\nidentity = {{ type = \"SystemAssigned\", principal_id = \"{}\" }}\nkey = {key}\n",
+                "0b2b3a35-8b44-4a8c-93b3-7f1c1a3b9d11"
+            )
+        };
+        expect_error(
+            &des("{ vault = \"kv-contoso-prod\", name = \"nope\" }"),
+            &["disk_encryption_sets[2] 'd'", "line 3", "key 'nope' is not in 'kv-contoso-prod'"],
+        );
+        expect_error(&des("{ vault = \"kv-nowhere\", name = \"k\" }"), &["no vault or managed HSM named 'kv-nowhere'"]);
+        expect_error(&des("{ vault = \"https://kv-contoso-prod.vault.azure.net\", name = \"k\" }"), &["external_key"]);
+        expect_error(
+            &des("{ vault = \"kv-contoso-prod\", name = \"cmk-disk-prod\", version = \"#9\" }"),
+            &["has no version '#9'"],
+        );
+        // A vault outside the scenario is accepted when marked, with the version in use.
+        let external = des(
+            "{ vault = \"https://kv-fabrikam.vault.azure.net\", name = \"k\", in_use_version = \"923a736994e3bf911a61dbe22e44158b\", external_key = \"customer vault\" }",
+        );
+        let s = with(&external).unwrap();
+        assert_eq!(s.services.disk_encryption_sets.len(), 3);
+
+        let disk = format!(
+            "\n[[disks]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/x\"\nlocation = \"westeurope\"\n\
+             size_gb = 4\ndisk_encryption_set = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/gone\"\n"
+        );
+        expect_error(&disk, &["disks[5] 'x'", "line 3", "not declared under [[disk_encryption_sets]]"]);
+
+        let vm = format!(
+            "\n[[virtual_machines]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v\"\n\
+             location = \"westeurope\"\nos_disk = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/none\"\n"
+        );
+        expect_error(&vm, &["virtual_machines[1] 'v'", "os_disk", "not declared under [[disks]]"]);
+
+        let aks = format!(
+            "\n[[aks_clusters]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a\"\n\
+             location = \"westeurope\"\nidentity = {{ type = \"SystemAssigned\", principal_id = \"0b2b3a35-8b44-4a8c-93b3-7f1c1a3b9d11\" }}\n\
+             agent_pools = [{{ name = \"p\" }}]\nkms = {{ vault = \"kv-contoso-prod\", name = \"kms-aks-prod\" }}\n"
+        );
+        expect_error(&aks, &["aks_clusters[1] 'a'.kms.version", "AKS KMS always names a key version"]);
+        let aks_des = aks.replace(
+            "kms = { vault = \"kv-contoso-prod\", name = \"kms-aks-prod\" }",
+            &format!(
+                "disk_encryption_set = \"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/gone\""
+            ),
+        );
+        expect_error(&aks_des, &["aks_clusters[1] 'a'.disk_encryption_set", "not declared"]);
+
+        let aci = format!(
+            "\n[[container_groups]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/c\"\n\
+             location = \"westeurope\"\nidentity = {{ type = \"SystemAssigned\", principal_id = \"0b2b3a35-8b44-4a8c-93b3-7f1c1a3b9d11\" }}\n\
+             key = {{ vault = \"kv-contoso-apps\", name = \"cmk-aci-batch\" }}\n"
+        );
+        expect_error(&aci, &["Container Instances always names a key version"]);
+
+        let acr = format!(
+            "\n[[container_registries]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r\"\n\
+             location = \"westeurope\"\nsku = \"Premium\"\nkey = {{ vault = \"kv-contoso-apps\", name = \"cmk-acr-prod\" }}\n"
+        );
+        expect_error(&acr, &["key_identity", "user-assigned identity"]);
+
+        let sql = format!(
+            "\n[[sql_servers]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s\"\nkind = \"managed_instance\"\n\
+             location = \"westeurope\"\n"
+        );
+        expect_error(&sql, &["resource type is Microsoft.Sql/servers, expected Microsoft.Sql/managedInstances"]);
+
+        let app = format!(
+            "\n[[container_apps]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.App/containerApps/a\"\n\
+             location = \"westeurope\"\nenvironment = \"{SUB}/resourceGroups/rg/providers/Microsoft.App/managedEnvironments/none\"\n"
+        );
+        expect_error(
+            &app,
+            &["container_apps[1] 'a'.environment", "not declared under [[container_apps_environments]]"],
+        );
+
+        let other = format!(
+            "\n[[other_resources]]\nid = \"{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/w\"\nlocation = \"westeurope\"\n"
+        );
+        expect_error(&other, &["declare it under [[web_apps]]"]);
+
+        let twice = format!(
+            "\n[[web_apps]]\nid = \"{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Web/sites/APP-contoso-portal\"\n\
+             location = \"westeurope\"\n"
+        );
+        expect_error(&twice, &["line 4", "app-contoso-portal' is declared twice"]);
+    }
+
+    fn des_key(s: &Scenario, name: &str) -> KeyBinding {
+        s.services.disk_encryption_sets.iter().find(|d| d.id.name == name).map(|d| d.key.clone()).unwrap()
+    }
+
+    fn sql_key(s: &Scenario, name: &str) -> KeyBinding {
+        s.services.sql_servers.iter().find(|d| d.id.name == name).and_then(|d| d.protector.clone()).unwrap()
+    }
+
+    fn acr_key(s: &Scenario, name: &str) -> KeyBinding {
+        s.services.container_registries.iter().find(|d| d.id.name == name).and_then(|d| d.key.clone()).unwrap()
+    }
+
+    #[test]
+    fn rotation_moves_follow_latest_services_after_the_delay_and_never_pinned_ones() {
+        let mut s = Scenario::default_scenario();
+        s.adoption_delay = time::Duration::hours(2);
+        let before = s.clone();
+        let mut rotated = BTreeMap::new();
+        for (vault, key) in [
+            ("kv-contoso-prod", "cmk-disk-prod"),
+            ("kv-contoso-prod", "cmk-disk-legacy"),
+            ("kv-contoso-prod", "tde-sqlmi-prod"),
+            ("kv-contoso-prod", "tde-sqlmi-legacy"),
+            ("kv-contoso-prod", "kms-aks-prod"),
+            ("kv-contoso-apps", "cmk-acr-prod"),
+            ("kv-contoso-apps", "cmk-aci-batch"),
+        ] {
+            rotated.insert(key, s.rotate_key(vault, key).unwrap());
+        }
+        assert_eq!(des_key(&s, "des-contoso-prod").in_use_version, des_key(&before, "des-contoso-prod").in_use_version);
+        assert_eq!(
+            sql_key(&s, "sqlmi-contoso-prod").in_use_version,
+            sql_key(&before, "sqlmi-contoso-prod").in_use_version
+        );
+
+        s.advance_clock(time::Duration::hours(3));
+        let due = before.now + time::Duration::hours(2);
+        let des = des_key(&s, "des-contoso-prod");
+        assert_eq!(des.in_use_version, rotated["cmk-disk-prod"]);
+        assert_eq!(des.last_key_rotation, Some(due));
+        assert_eq!(des.earlier_versions, vec!["f5d3d9972d09123a0310dcbfbd3915df".to_string()]);
+        let sql = sql_key(&s, "sqlmi-contoso-prod");
+        assert_eq!(sql.in_use_version, rotated["tde-sqlmi-prod"]);
+        assert_eq!(acr_key(&s, "acrcontosoprod").in_use_version, rotated["cmk-acr-prod"]);
+        assert_eq!(acr_key(&s, "acrcontosoprod").last_key_rotation, Some(due));
+
+        // Pinned: the legacy DES and MI, every container group, the AKS KMS key.
+        for (a, b) in [
+            (des_key(&s, "des-contoso-legacy"), des_key(&before, "des-contoso-legacy")),
+            (sql_key(&s, "sqlmi-contoso-legacy"), sql_key(&before, "sqlmi-contoso-legacy")),
+        ] {
+            assert_eq!(a.in_use_version, b.in_use_version);
+            assert!(a.pending.is_none());
+        }
+        let group = s.services.container_groups.iter().find(|g| g.id.name == "aci-contoso-batch").unwrap();
+        assert_eq!(group.key.as_ref().unwrap().in_use_version, "9389f81084d963df46ea52965cb95975");
+        let aks = s.services.aks_clusters[0].kms.as_ref().unwrap();
+        assert_eq!(aks.in_use_version, "309c663be79336a5c76d4b7d0ed95215");
+    }
+
+    #[test]
+    fn a_resource_may_override_the_adoption_delay() {
+        let text = BUILTINS[0].1.replace(
+            "key = { vault = \"kv-contoso-apps\", name = \"cmk-acr-prod\", last_key_rotation",
+            "key = { vault = \"kv-contoso-apps\", name = \"cmk-acr-prod\", adoption_delay = \"PT1H\", last_key_rotation",
+        );
+        let mut s = Scenario::from_toml_str(&text, "delay.toml").unwrap();
+        s.adoption_delay = time::Duration::hours(24);
+        let acr = s.rotate_key("kv-contoso-apps", "cmk-acr-prod").unwrap();
+        let des = s.rotate_key("kv-contoso-prod", "cmk-disk-prod").unwrap();
+        s.advance_clock(time::Duration::minutes(90));
+        assert_eq!(acr_key(&s, "acrcontosoprod").in_use_version, acr, "ACR adopts within its own hour");
+        assert_ne!(des_key(&s, "des-contoso-prod").in_use_version, des, "the DES waits for the scenario's day");
+        s.advance_clock(time::Duration::hours(23));
+        assert_eq!(des_key(&s, "des-contoso-prod").in_use_version, des);
     }
 }

@@ -407,14 +407,16 @@ impl RunningSim {
         self.sim.estate().now
     }
 
-    /// Move the clock forward; accounts waiting to adopt a rotated key version adopt it when its time comes.
+    /// Move the clock forward; resources waiting to adopt a rotated key version adopt it when its time comes.
     pub fn advance_clock(&self, by: time::Duration) {
         self.sim.estate().advance_clock(by);
     }
 
     /// Rotate a key as Key Vault does: a new enabled version created "now" (expiry from the rotation policy's
-    /// `expiryTime`). Storage accounts that follow the latest version adopt it after the scenario's
-    /// `adoption_delay`. `vault` is the vault or managed HSM name. Returns the new version id.
+    /// `expiryTime`). Storage accounts, disk encryption sets (`keyUrl`), container registries
+    /// (`versionedKeyIdentifier`) and SQL protectors (`uri`, `serverKeyName`, a new server key) that follow the
+    /// latest version adopt it after their adoption delay, updating their last rotation time; pinned ones, container
+    /// groups and AKS KMS keys never do. `vault` is the vault or managed HSM name. Returns the new version id.
     pub fn rotate_key(&self, vault: &str, key: &str) -> Result<String, Error> {
         self.sim.estate().rotate_key(vault, key)
     }

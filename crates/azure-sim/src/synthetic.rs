@@ -191,6 +191,7 @@ impl Scenario {
                     federated_client_id: None,
                     last_key_rotation: Some(now - Duration::days(30)),
                     auto_adopt: true,
+                    adoption_delay: None,
                     external: None,
                     pending: None,
                 }
@@ -243,6 +244,8 @@ impl Scenario {
             role_assignments,
             hsm_role_assignments: Vec::new(),
             other_resources: Vec::new(),
+            services: Default::default(),
+            raw_resources: Vec::new(),
             faults: Vec::new(),
             ..base
         }

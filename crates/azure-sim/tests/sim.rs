@@ -427,15 +427,15 @@ async fn arm_errors_use_arm_codes() {
     assert_eq!(no_sub.error_code(), "SubscriptionNotFound");
 
     // Lists of types nobody modelled are empty, not errors.
-    let des = client
+    let hubs = client
         .get(
             ARM,
-            &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/diskEncryptionSets?api-version=2025-01-02"),
+            &format!("/subscriptions/{SUB_PROD}/providers/Microsoft.EventHub/namespaces?api-version=2024-01-01"),
             Some(&token),
         )
         .await;
-    assert_eq!(des.status, 200);
-    assert_eq!(des.json()["value"], serde_json::json!([]));
+    assert_eq!(hubs.status, 200);
+    assert_eq!(hubs.json()["value"], serde_json::json!([]));
     sim.shutdown().await;
 }
 
@@ -807,7 +807,7 @@ async fn managed_hsm_local_rbac_and_challenge() {
         }
     };
     let all = get("///providers/Microsoft.Authorization/roleAssignments?api-version=7.6".into()).await;
-    assert_eq!(all["value"].as_array().map(Vec::len), Some(3));
+    assert_eq!(all["value"].as_array().map(Vec::len), Some(4), "storage, ACI, admin and collector assignments");
     let root_only =
         get("/providers/Microsoft.Authorization/roleAssignments?api-version=7.6&$filter=atScope()".into()).await;
     assert_eq!(root_only["value"].as_array().map(Vec::len), Some(1));
@@ -1347,4 +1347,662 @@ expires = "2026-01-05T10:00:00Z"
     assert_eq!(inner(&policy), "AccessDenied");
     assert!(policy.text.contains("does not have keys sign permission"), "{}", policy.text);
     sim.shutdown().await;
+}
+
+// ---- compute, SQL, containers, apps ----
+
+const KV_APPS_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-apps-prod/providers/Microsoft.KeyVault/vaults/kv-contoso-apps";
+const RG_COMPUTE: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-compute-prod";
+const DES_PROD_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-compute-prod/providers/Microsoft.Compute/diskEncryptionSets/des-contoso-prod";
+const DES_LEGACY_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-legacy/providers/Microsoft.Compute/diskEncryptionSets/des-contoso-legacy";
+const SQLMI_PROD_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-sql-prod/providers/Microsoft.Sql/managedInstances/sqlmi-contoso-prod";
+const SQLMI_LEGACY_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-legacy/providers/Microsoft.Sql/managedInstances/sqlmi-contoso-legacy";
+const SQL_REPORTING_ID: &str = "/subscriptions/8a119b9e-16bc-4732-8f7b-7676d015b0dc/resourceGroups/rg-reporting/providers/Microsoft.Sql/servers/sql-contoso-reporting";
+const ACR_PROD_ID: &str = "/subscriptions/8a119b9e-16bc-4732-8f7b-7676d015b0dc/resourceGroups/rg-registry-shared/providers/Microsoft.ContainerRegistry/registries/acrcontosoprod";
+const ACI_BATCH_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-batch-prod/providers/Microsoft.ContainerInstance/containerGroups/aci-contoso-batch";
+const CAE_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-apps-prod/providers/Microsoft.App/managedEnvironments/cae-contoso-prod";
+const ID_SQLMI_PROD: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-identity-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-sqlmi-prod";
+
+fn example_body(path: &str) -> Value {
+    example(path)["responses"]["200"]["body"].clone()
+}
+
+fn names(items: &[Value]) -> BTreeSet<String> {
+    items.iter().map(|i| i["name"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// `ours` has every key `reference` has (except those listed).
+fn has_keys_of(ours: &Value, reference: &Value, except: &[&str], what: &str) {
+    let missing: Vec<String> =
+        keys(reference).difference(&keys(ours)).filter(|k| !except.contains(&k.as_str())).cloned().collect();
+    assert!(missing.is_empty(), "{what}: missing {missing:?} in {ours}");
+}
+
+struct Arm<'a> {
+    client: &'a Client,
+    token: String,
+}
+
+impl Arm<'_> {
+    async fn get(&self, path: &str, api: &str) -> Value {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let a = self.client.get(ARM, &format!("{path}{sep}api-version={api}"), Some(&self.token)).await;
+        assert_eq!(a.status, 200, "{path}: {}", a.text);
+        a.json()
+    }
+
+    async fn list(&self, path: &str, api: &str) -> Vec<Value> {
+        self.client.list_all(&format!("{path}?api-version={api}"), &self.token).await.0
+    }
+}
+
+async fn arm<'a>(client: &'a Client, scenario: &Scenario) -> Arm<'a> {
+    Arm { client, token: client.token(scenario, "https://management.azure.com").await }
+}
+
+#[tokio::test]
+async fn disk_encryption_sets_disks_and_vms_match_the_reference_examples() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+
+    let sets = arm
+        .list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/diskEncryptionSets"), "2025-01-02")
+        .await;
+    assert_eq!(names(&sets), set(&["des-contoso-prod", "des-contoso-legacy"]));
+
+    let reference = example_body("compute-diskrp/2025-01-02/DiskEncryptionSet_Get.json");
+    let prod = arm.get(DES_PROD_ID, "2025-01-02").await;
+    assert_eq!(keys(&prod), keys(&reference));
+    has_keys_of(&prod["properties"], &reference["properties"], &[], "DES properties");
+    assert_eq!(keys(&prod["properties"]["activeKey"]), keys(&reference["properties"]["activeKey"]));
+    let p = &prod["properties"];
+    assert_eq!(p["activeKey"]["sourceVault"]["id"], VAULT_PROD_ID);
+    assert_eq!(
+        p["activeKey"]["keyUrl"],
+        "https://kv-contoso-prod.vault.azure.net/keys/cmk-disk-prod/f5d3d9972d09123a0310dcbfbd3915df"
+    );
+    assert_eq!(p["encryptionType"], "EncryptionAtRestWithCustomerKey");
+    assert_eq!(p["rotationToLatestKeyVersionEnabled"], true);
+    assert_eq!(p["lastKeyRotationTimestamp"], "2026-08-29T06:41:12.5530021Z");
+    assert_eq!(p["previousKeys"], serde_json::json!([]));
+    assert!(p.get("autoKeyRotationError").is_none());
+    assert_eq!(prod["identity"]["type"], "SystemAssigned");
+    assert_eq!(prod["identity"]["principalId"], "bc5e4788-989b-40f6-9704-a802dec8938b");
+
+    let reference = example_body("compute-diskrp/2025-01-02/DiskEncryptionSet_Get_WithAutoKeyRotationError.json");
+    let legacy = arm.get(DES_LEGACY_ID, "2025-01-02").await;
+    assert_eq!(keys(&legacy["properties"]), keys(&reference["properties"]), "same properties as Microsoft's example");
+    let p = &legacy["properties"];
+    assert!(p["activeKey"]["keyUrl"].as_str().unwrap().ends_with("/cmk-disk-legacy/77531d2938f63f3811cba370eda8deaf"));
+    assert_eq!(p["rotationToLatestKeyVersionEnabled"], false);
+    assert_eq!(p["autoKeyRotationError"]["code"], "ManagedServiceIdentityNotFound");
+    assert!(p["autoKeyRotationError"]["message"].as_str().unwrap().contains("'des-contoso-legacy' was not found"));
+    assert_eq!(legacy["identity"]["type"], "UserAssigned");
+    let ua = legacy["identity"]["userAssignedIdentities"].as_object().cloned().unwrap_or_default();
+    let (id, entry) = ua.iter().next().expect("one identity");
+    assert!(id.ends_with("/id-des-legacy"));
+    assert_eq!(entry["clientId"], "ae4407f3-d7cf-4fc3-a040-6bcae31c69d5");
+
+    let disks = arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/disks"), "2025-01-02").await;
+    assert_eq!(
+        names(&disks),
+        set(&[
+            "vm-contoso-app01-osdisk",
+            "vm-contoso-app01-data01",
+            "disk-contoso-scratch01",
+            "disk-contoso-legacy-ade01",
+            "disk-contoso-legacy-data01",
+        ])
+    );
+    let by_name = |name: &str| disks.iter().find(|d| d["name"] == name).cloned().expect(name);
+    let reference = example_body("compute-diskrp/2025-01-02/Disk_Get.json");
+    let os = by_name("vm-contoso-app01-osdisk");
+    has_keys_of(&os, &reference, &[], "attached disk");
+    assert_eq!(os["properties"]["encryption"]["type"], "EncryptionAtRestWithCustomerKey");
+    assert_eq!(os["properties"]["encryption"]["diskEncryptionSetId"], DES_PROD_ID);
+    assert_eq!(os["managedBy"], format!("{RG_COMPUTE}/providers/Microsoft.Compute/virtualMachines/vm-contoso-app01"));
+    assert_eq!(os["properties"]["diskState"], "Attached");
+    assert_eq!(os["properties"]["osType"], "Linux");
+    assert_eq!(os["properties"]["diskSizeGB"], 64);
+    assert_eq!(os["sku"]["name"], "Premium_LRS");
+    let scratch = by_name("disk-contoso-scratch01");
+    assert_eq!(scratch["properties"]["encryption"], serde_json::json!({ "type": "EncryptionAtRestWithPlatformKey" }));
+    assert_eq!(scratch["properties"]["diskState"], "Unattached");
+    assert!(scratch.get("managedBy").is_none());
+    assert!(scratch["properties"].get("encryptionSettingsCollection").is_none());
+    let ade = by_name("disk-contoso-legacy-ade01");
+    assert_eq!(ade["properties"]["encryption"]["type"], "EncryptionAtRestWithPlatformKey");
+    let esc = &ade["properties"]["encryptionSettingsCollection"];
+    let reference_esc = &reference["properties"]["encryptionSettingsCollection"];
+    assert_eq!(esc["enabled"], true);
+    assert_eq!(keys(&esc["encryptionSettings"][0]), keys(&reference_esc["encryptionSettings"][0]));
+    let setting = &esc["encryptionSettings"][0];
+    assert!(
+        setting["diskEncryptionKey"]["secretUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://kv-contoso-legacy.vault.azure.net/secrets/bek-legacy-ade01/")
+    );
+    assert_eq!(
+        setting["keyEncryptionKey"]["keyUrl"],
+        "https://kv-contoso-legacy.vault.azure.net/keys/ade-kek-legacy/075b0340ec406f72fe7e55f7d05b3871"
+    );
+    assert!(setting["keyEncryptionKey"]["sourceVault"]["id"].as_str().unwrap().ends_with("/vaults/kv-contoso-legacy"));
+    assert_eq!(by_name("disk-contoso-legacy-data01")["properties"]["encryption"]["diskEncryptionSetId"], DES_LEGACY_ID);
+
+    let vms =
+        arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines"), "2025-04-01").await;
+    assert_eq!(names(&vms), set(&["vm-contoso-app01"]));
+    let vm = arm
+        .get(&format!("{RG_COMPUTE}/providers/Microsoft.Compute/virtualMachines/vm-contoso-app01"), "2025-04-01")
+        .await;
+    let reference = example_body("compute-vm/2025-04-01/VirtualMachine_Create_WithDiskEncryptionSetResource.json");
+    let storage = &vm["properties"]["storageProfile"];
+    let reference_storage = &reference["properties"]["storageProfile"];
+    assert_eq!(keys(&storage["dataDisks"][0]["managedDisk"]), keys(&reference_storage["dataDisks"][1]["managedDisk"]));
+    has_keys_of(&storage["osDisk"], &reference_storage["osDisk"], &[], "osDisk");
+    assert_eq!(storage["osDisk"]["managedDisk"]["diskEncryptionSet"]["id"], DES_PROD_ID);
+    assert!(storage["osDisk"]["managedDisk"]["id"].as_str().unwrap().ends_with("/disks/vm-contoso-app01-osdisk"));
+    assert_eq!(storage["dataDisks"][0]["lun"], 0);
+    assert_eq!(storage["dataDisks"][0]["managedDisk"]["diskEncryptionSet"]["id"], DES_PROD_ID);
+    assert!(storage["dataDisks"][0]["managedDisk"]["id"].as_str().unwrap().ends_with("/disks/vm-contoso-app01-data01"));
+    assert_eq!(vm["properties"]["securityProfile"]["encryptionAtHost"], true);
+    assert_eq!(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_D4s_v5");
+
+    let stats = sim.stats();
+    for route in
+        ["arm.diskEncryptionSets.list", "arm.diskEncryptionSets.get", "arm.disks.list", "arm.virtualMachines.get"]
+    {
+        assert!(stats.by_route.contains_key(route), "{route}: {:?}", stats.by_route);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn aks_and_sql_match_the_reference_examples() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+
+    let clusters = arm
+        .list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.ContainerService/managedClusters"), "2025-10-01")
+        .await;
+    assert_eq!(names(&clusters), set(&["aks-contoso-prod"]));
+    let aks = &clusters[0];
+    let reference = example_body("containerservice/2025-10-01/ManagedClustersGet.json");
+    has_keys_of(
+        &aks["properties"],
+        &reference["properties"],
+        &[
+            "azurePortalFQDN",
+            "linuxProfile",
+            "maxAgentPools",
+            "networkProfile",
+            "servicePrincipalProfile",
+            "upgradeSettings",
+        ],
+        "AKS properties",
+    );
+    let p = &aks["properties"];
+    assert_eq!(p["diskEncryptionSetID"], DES_PROD_ID);
+    assert_eq!(p["kubernetesVersion"], "1.33.3");
+    let pools = p["agentPoolProfiles"].as_array().cloned().unwrap_or_default();
+    assert_eq!(names(&pools), set(&["system", "user"]));
+    let pool = |n: &str| pools.iter().find(|x| x["name"] == n).cloned().unwrap();
+    assert!(pool("system").get("enableEncryptionAtHost").is_none(), "absent, not false");
+    assert_eq!(pool("user")["enableEncryptionAtHost"], true);
+    let kms = &p["securityProfile"]["azureKeyVaultKms"];
+    assert_eq!(kms["enabled"], true);
+    assert_eq!(
+        kms["keyId"],
+        "https://kv-contoso-prod.vault.azure.net/keys/kms-aks-prod/309c663be79336a5c76d4b7d0ed95215"
+    );
+    assert_eq!(kms["keyVaultNetworkAccess"], "Public");
+    assert_eq!(aks["identity"]["type"], "UserAssigned");
+    assert!(keys(&aks["identity"]["userAssignedIdentities"]).iter().any(|k| k.ends_with("/id-aks-prod-control")));
+    let got = arm.get(aks["id"].as_str().unwrap(), "2025-10-01").await;
+    assert_eq!(&got, aks);
+
+    // SQL: managed instances and servers.
+    let instances =
+        arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Sql/managedInstances"), "2023-08-01").await;
+    assert_eq!(names(&instances), set(&["sqlmi-contoso-prod", "sqlmi-contoso-legacy"]));
+    let servers = arm.list(&format!("/subscriptions/{SUB_SHARED}/providers/Microsoft.Sql/servers"), "2023-08-01").await;
+    assert_eq!(names(&servers), set(&["sql-contoso-reporting"]));
+
+    let mi = arm.get(SQLMI_PROD_ID, "2023-08-01").await;
+    has_keys_of(&mi, &example_body("sql/2023-08-01/ManagedInstanceGet.json"), &[], "MI");
+    assert_eq!(mi["properties"]["primaryUserAssignedIdentityId"], ID_SQLMI_PROD);
+    assert_eq!(
+        mi["properties"]["keyId"],
+        "https://kv-contoso-prod.vault.azure.net/keys/tde-sqlmi-prod/1ea14c3faabf146f7e3633c50e858f6a"
+    );
+    assert_eq!(mi["identity"]["type"], "UserAssigned");
+
+    let reference = example_body("sql/2023-08-01/ManagedInstanceEncryptionProtectorGet.json");
+    let protector = arm.get(&format!("{SQLMI_PROD_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert_eq!(keys(&protector), keys(&reference));
+    has_keys_of(&protector["properties"], &reference["properties"], &[], "protector");
+    assert_eq!(protector["type"], "Microsoft.Sql/managedInstances/encryptionProtector");
+    assert_eq!(protector["kind"], "azurekeyvault");
+    let pp = &protector["properties"];
+    assert_eq!(pp["serverKeyType"], "AzureKeyVault");
+    assert_eq!(pp["serverKeyName"], "kv-contoso-prod_tde-sqlmi-prod_1ea14c3faabf146f7e3633c50e858f6a");
+    assert_eq!(pp["uri"], mi["properties"]["keyId"]);
+    assert_eq!(pp["autoRotationEnabled"], true);
+    assert_eq!(pp["thumbprint"].as_str().map(str::len), Some(40));
+    let listed = arm.list(&format!("{SQLMI_PROD_ID}/encryptionProtector"), "2023-08-01").await;
+    assert_eq!(listed, vec![protector.clone()]);
+    let server_keys = arm.list(&format!("{SQLMI_PROD_ID}/keys"), "2023-08-01").await;
+    assert_eq!(
+        names(&server_keys),
+        set(&["ServiceManaged", "kv-contoso-prod_tde-sqlmi-prod_1ea14c3faabf146f7e3633c50e858f6a"])
+    );
+    let reference_keys = example_body("sql/2023-08-01/ManagedInstanceKeyList.json");
+    for key in &server_keys {
+        let kind = key["kind"].as_str().unwrap();
+        let reference = reference_keys["value"].as_array().unwrap().iter().find(|k| k["kind"] == kind).unwrap();
+        assert_eq!(keys(key), keys(reference), "{key}");
+        has_keys_of(&key["properties"], &reference["properties"], &[], "server key");
+    }
+
+    let legacy = arm.get(&format!("{SQLMI_LEGACY_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert_eq!(legacy["properties"]["autoRotationEnabled"], false);
+    assert!(
+        legacy["properties"]["uri"].as_str().unwrap().ends_with("/tde-sqlmi-legacy/6651076d782f2415b751571c71445410")
+    );
+    let legacy_mi = arm.get(SQLMI_LEGACY_ID, "2023-08-01").await;
+    assert_eq!(legacy_mi["identity"]["type"], "SystemAssigned");
+    assert_eq!(legacy_mi["identity"]["principalId"], "edb0d921-003a-441d-b746-c5ecc9766e4b");
+    assert!(legacy_mi["properties"].get("primaryUserAssignedIdentityId").is_none());
+
+    let server = arm.get(SQL_REPORTING_ID, "2023-08-01").await;
+    assert_eq!(keys(&server), keys(&example_body("sql/2023-08-01/ServerGet.json")));
+    assert!(server["properties"].get("keyId").is_none());
+    let sm = arm.get(&format!("{SQL_REPORTING_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert_eq!(keys(&sm), keys(&example_body("sql/2023-08-01/EncryptionProtectorGet.json")));
+    assert_eq!(sm["kind"], "servicemanaged");
+    assert_eq!(sm["properties"]["serverKeyType"], "ServiceManaged");
+    assert_eq!(sm["properties"]["serverKeyName"], "ServiceManaged");
+    assert!(sm["properties"].get("uri").is_none());
+    let missing = client
+        .get(ARM, &format!("{SQL_REPORTING_ID}/encryptionProtector/other?api-version=2023-08-01"), Some(&arm.token))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.error_code(), "ResourceNotFound");
+
+    let stats = sim.stats();
+    for route in [
+        "arm.managedClusters.list",
+        "arm.managedClusters.get",
+        "arm.managedInstances.list",
+        "arm.sqlServers.list",
+        "arm.encryptionProtector.get",
+        "arm.encryptionProtector.list",
+        "arm.serverKeys.list",
+    ] {
+        assert!(stats.by_route.contains_key(route), "{route}: {:?}", stats.by_route);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn registries_container_groups_container_apps_and_sites_match_the_reference_examples() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+
+    let reference = example_body("containerregistry/2025-04-01/RegistryGet.json");
+    let acr = arm.get(ACR_PROD_ID, "2025-04-01").await;
+    has_keys_of(&acr, &reference, &[], "registry");
+    has_keys_of(&acr["properties"], &reference["properties"], &["status"], "registry properties");
+    assert_eq!(acr["sku"], serde_json::json!({ "name": "Premium", "tier": "Premium" }));
+    let enc = &acr["properties"]["encryption"];
+    assert_eq!(enc["status"], "enabled");
+    let kv = &enc["keyVaultProperties"];
+    assert_eq!(kv["keyIdentifier"], "https://kv-contoso-apps.vault.azure.net/keys/cmk-acr-prod");
+    assert_eq!(
+        kv["versionedKeyIdentifier"],
+        "https://kv-contoso-apps.vault.azure.net/keys/cmk-acr-prod/39c0f1e55923c7a6a0c53d0bbb9bc03a"
+    );
+    assert_eq!(kv["identity"], "b8098bd0-c213-4193-b572-fa846dc6a35d", "ACR names the identity by client id");
+    assert_eq!(kv["keyRotationEnabled"], true);
+    assert_eq!(kv["lastKeyRotationTimestamp"], "2026-08-09T07:41:03.0012345Z");
+    let dev = arm
+        .list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.ContainerRegistry/registries"), "2025-04-01")
+        .await;
+    assert_eq!(names(&dev), set(&["acrcontosodev"]));
+    assert_eq!(dev[0]["properties"]["encryption"], reference["properties"]["encryption"]);
+    assert_eq!(dev[0]["sku"]["name"], "Basic");
+    assert!(dev[0].get("identity").is_none());
+
+    let groups = arm
+        .list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.ContainerInstance/containerGroups"), "2025-09-01")
+        .await;
+    assert_eq!(names(&groups), set(&["aci-contoso-batch", "aci-contoso-hsm"]));
+    let reference = example_body("containerinstance/2022-09-01/ContainerGroupEncryptionProperties.json");
+    let batch = arm.get(ACI_BATCH_ID, "2025-09-01").await;
+    assert_eq!(keys(&batch), keys(&reference).union(&set(&["tags"])).cloned().collect());
+    assert_eq!(keys(&batch["identity"]), keys(&reference["identity"]));
+    has_keys_of(&batch["properties"], &reference["properties"], &[], "container group properties");
+    let ep = &batch["properties"]["encryptionProperties"];
+    assert_eq!(keys(ep), keys(&reference["properties"]["encryptionProperties"]));
+    assert_eq!(ep["vaultBaseUrl"], "https://kv-contoso-apps.vault.azure.net/");
+    assert_eq!(ep["keyName"], "cmk-aci-batch");
+    assert_eq!(ep["keyVersion"], "9389f81084d963df46ea52965cb95975");
+    assert_eq!(
+        ep["identity"],
+        "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourcegroups/rg-identity-prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-aci-batch"
+    );
+    assert_eq!(batch["properties"]["sku"], "Standard");
+    assert_eq!(batch["properties"]["osType"], "Linux");
+    let hsm = groups.iter().find(|g| g["name"] == "aci-contoso-hsm").unwrap();
+    assert_eq!(
+        hsm["properties"]["encryptionProperties"]["vaultBaseUrl"],
+        "https://mhsm-contoso-prod.managedhsm.azure.net/"
+    );
+    assert_eq!(hsm["properties"]["encryptionProperties"]["keyVersion"], "4266896fc057d989a01633988acd4a1d");
+
+    let envs =
+        arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.App/managedEnvironments"), "2025-07-01").await;
+    assert_eq!(names(&envs), set(&["cae-contoso-prod"]));
+    has_keys_of(&envs[0], &example_body("app/2025-07-01/ManagedEnvironments_Get.json"), &[], "environment");
+    let certs = arm.list(&format!("{CAE_ID}/certificates"), "2025-07-01").await;
+    assert_eq!(names(&certs), set(&["portal-contoso-com", "legacy-upload"]));
+    let reference = example_body("app/2025-07-01/Certificate_CreateOrUpdate_FromKeyVault.json");
+    let portal = certs.iter().find(|c| c["name"] == "portal-contoso-com").unwrap();
+    has_keys_of(portal, &reference, &[], "certificate");
+    has_keys_of(&portal["properties"], &reference["properties"], &[], "certificate properties");
+    assert_eq!(portal["type"], reference["type"]);
+    let kvp = &portal["properties"]["certificateKeyVaultProperties"];
+    assert_eq!(kvp["keyVaultUrl"], "https://kv-contoso-apps.vault.azure.net/certificates/portal-contoso-com");
+    assert_eq!(
+        kvp["identity"],
+        "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourcegroups/rg-identity-prod/providers/microsoft.managedidentity/userassignedidentities/id-cae-prod"
+    );
+    let upload = certs.iter().find(|c| c["name"] == "legacy-upload").unwrap();
+    assert!(upload["properties"].get("certificateKeyVaultProperties").is_none());
+    let one = arm.get(&format!("{CAE_ID}/certificates/portal-contoso-com"), "2025-07-01").await;
+    assert_eq!(&one, portal);
+
+    let apps =
+        arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.App/containerApps"), "2025-07-01").await;
+    assert_eq!(names(&apps), set(&["ca-contoso-api"]));
+    let app = &apps[0];
+    has_keys_of(app, &example_body("app/2025-07-01/ContainerApps_Get.json"), &[], "container app");
+    assert_eq!(app["properties"]["managedEnvironmentId"], CAE_ID);
+    assert_eq!(
+        app["properties"]["configuration"]["secrets"],
+        serde_json::json!([
+            {
+                "name": "db-connection",
+                "keyVaultUrl": "https://kv-contoso-apps.vault.azure.net/secrets/api-db-connection",
+                "identity": "system",
+            },
+            { "name": "feature-flags" },
+        ])
+    );
+    assert!(!serde_json::to_string(app).unwrap().contains("\"value\""), "no secret value is ever served");
+
+    let sites = arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.Web/sites"), "2024-04-01").await;
+    assert_eq!(names(&sites), set(&["app-contoso-portal", "func-contoso-jobs"]));
+    let func = sites.iter().find(|s| s["name"] == "func-contoso-jobs").unwrap();
+    assert_eq!(func["kind"], "functionapp,linux");
+    assert_eq!(func["properties"]["state"], "Running");
+
+    // The identities reaching kv-contoso-apps keys hold the crypto role (at the vault, or below it at the key).
+    let assignments =
+        arm.get(&format!("{KV_APPS_ID}/providers/Microsoft.Authorization/roleAssignments"), "2022-04-01").await;
+    let crypto: BTreeSet<String> = assignments["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(CRYPTO_USER))
+        .map(|a| a["properties"]["principalId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(crypto, set(&["1dd4030d-715b-4899-99e5-398c485d8f54", "5cecbc65-90cf-4d61-9e29-c9be39bf2b6d"]));
+    let stats = sim.stats();
+    for route in [
+        "arm.registries.get",
+        "arm.registries.list",
+        "arm.containerGroups.list",
+        "arm.containerGroups.get",
+        "arm.managedEnvironments.list",
+        "arm.certificates.list",
+        "arm.certificates.get",
+        "arm.containerApps.list",
+        "arm.sites.list",
+    ] {
+        assert!(stats.by_route.contains_key(route), "{route}: {:?}", stats.by_route);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn generic_resource_list_includes_every_service_resource() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+    let mut all = arm.list(&format!("/subscriptions/{SUB_PROD}/resources"), "2021-04-01").await;
+    all.extend(arm.list(&format!("/subscriptions/{SUB_SHARED}/resources"), "2021-04-01").await);
+    let by_type = |ty: &str| -> BTreeSet<String> {
+        all.iter()
+            .filter(|r| r["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(ty)))
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(by_type("Microsoft.Compute/diskEncryptionSets"), set(&["des-contoso-prod", "des-contoso-legacy"]));
+    assert_eq!(by_type("Microsoft.Compute/disks").len(), 5);
+    assert_eq!(by_type("Microsoft.Compute/virtualMachines"), set(&["vm-contoso-app01"]));
+    assert_eq!(by_type("Microsoft.ContainerService/managedClusters"), set(&["aks-contoso-prod"]));
+    assert_eq!(by_type("Microsoft.Sql/managedInstances"), set(&["sqlmi-contoso-prod", "sqlmi-contoso-legacy"]));
+    assert_eq!(by_type("Microsoft.Sql/servers"), set(&["sql-contoso-reporting"]));
+    assert_eq!(by_type("Microsoft.ContainerRegistry/registries"), set(&["acrcontosoprod", "acrcontosodev"]));
+    assert_eq!(by_type("Microsoft.ContainerInstance/containerGroups"), set(&["aci-contoso-batch", "aci-contoso-hsm"]));
+    assert_eq!(by_type("Microsoft.App/managedEnvironments"), set(&["cae-contoso-prod"]));
+    assert_eq!(by_type("Microsoft.App/containerApps"), set(&["ca-contoso-api"]));
+    assert_eq!(by_type("Microsoft.Web/sites"), set(&["app-contoso-portal", "func-contoso-jobs"]));
+    assert_eq!(by_type("Microsoft.Web/serverFarms"), set(&["asp-contoso-portal"]));
+    let ids: BTreeSet<String> = all.iter().map(|r| r["id"].as_str().unwrap().to_ascii_lowercase()).collect();
+    assert_eq!(ids.len(), all.len(), "no resource listed twice");
+    for r in &all {
+        for field in ["id", "name", "type", "location"] {
+            assert!(r[field].is_string(), "{field} in {r}");
+        }
+        assert!(r.get("properties").is_none(), "generic form only: {r}");
+    }
+    let acr = all.iter().find(|r| r["name"] == "acrcontosoprod").unwrap();
+    assert_eq!(acr["sku"]["name"], "Premium");
+    let site = all.iter().find(|r| r["name"] == "app-contoso-portal").unwrap();
+    assert_eq!(site["kind"], "app,linux");
+    let os = all.iter().find(|r| r["name"] == "vm-contoso-app01-osdisk").unwrap();
+    assert!(os["managedBy"].as_str().unwrap().ends_with("/vm-contoso-app01"));
+
+    // Resource groups implied by the new resources exist.
+    let group = client.get(ARM, &format!("{RG_COMPUTE}?api-version=2021-04-01"), Some(&arm.token)).await;
+    assert_eq!(group.status, 200, "{}", group.text);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_subscription_answers_403_for_every_service_list() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    for ty in [
+        "Microsoft.Compute/diskEncryptionSets",
+        "Microsoft.Compute/disks",
+        "Microsoft.Compute/virtualMachines",
+        "Microsoft.ContainerService/managedClusters",
+        "Microsoft.Sql/servers",
+        "Microsoft.Sql/managedInstances",
+        "Microsoft.ContainerRegistry/registries",
+        "Microsoft.ContainerInstance/containerGroups",
+        "Microsoft.App/managedEnvironments",
+        "Microsoft.App/containerApps",
+        "Microsoft.Web/sites",
+    ] {
+        let a = client
+            .get(ARM, &format!("/subscriptions/{SUB_SANDBOX}/providers/{ty}?api-version=2025-01-01"), Some(&token))
+            .await;
+        assert_eq!(a.status, 403, "{ty}");
+        assert_eq!(a.error_code(), "AuthorizationFailed");
+        assert!(a.json()["error"]["message"].as_str().unwrap().contains(&format!("'{ty}/read'")), "{}", a.text);
+    }
+    let no_version = client.get(ARM, DES_PROD_ID, Some(&token)).await;
+    assert_eq!(no_version.status, 400);
+    assert_eq!(no_version.error_code(), "MissingApiVersionParameter");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn rotation_moves_follow_latest_des_acr_and_sql_but_not_pinned_resources() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+    let rotated = |key: &str| {
+        sim.rotate_key(
+            if key.starts_with("cmk-acr") || key.starts_with("cmk-aci") {
+                "kv-contoso-apps"
+            } else {
+                "kv-contoso-prod"
+            },
+            key,
+        )
+        .unwrap()
+    };
+    // The default scenario adopts at once (adoption_delay = PT0S).
+    let disk = rotated("cmk-disk-prod");
+    let disk_legacy = rotated("cmk-disk-legacy");
+    let tde = rotated("tde-sqlmi-prod");
+    let tde_legacy = rotated("tde-sqlmi-legacy");
+    let acr_key = rotated("cmk-acr-prod");
+    let aci_key = rotated("cmk-aci-batch");
+    let kms = rotated("kms-aks-prod");
+
+    let des = arm.get(DES_PROD_ID, "2025-01-02").await;
+    assert!(des["properties"]["activeKey"]["keyUrl"].as_str().unwrap().ends_with(&format!("/cmk-disk-prod/{disk}")));
+    assert_eq!(des["properties"]["lastKeyRotationTimestamp"], "2026-11-23T10:15:00.0000000Z");
+    let legacy = arm.get(DES_LEGACY_ID, "2025-01-02").await;
+    assert!(!legacy["properties"]["activeKey"]["keyUrl"].as_str().unwrap().ends_with(&disk_legacy));
+
+    let protector = arm.get(&format!("{SQLMI_PROD_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert!(protector["properties"]["uri"].as_str().unwrap().ends_with(&format!("/tde-sqlmi-prod/{tde}")));
+    assert_eq!(protector["properties"]["serverKeyName"], format!("kv-contoso-prod_tde-sqlmi-prod_{tde}"));
+    let server_keys = arm.list(&format!("{SQLMI_PROD_ID}/keys"), "2023-08-01").await;
+    assert_eq!(server_keys.len(), 3, "service-managed, the previous and the new key");
+    let legacy_protector = arm.get(&format!("{SQLMI_LEGACY_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert!(!legacy_protector["properties"]["uri"].as_str().unwrap().ends_with(&tde_legacy));
+
+    let acr = arm.get(ACR_PROD_ID, "2025-04-01").await;
+    let kv = &acr["properties"]["encryption"]["keyVaultProperties"];
+    assert!(kv["versionedKeyIdentifier"].as_str().unwrap().ends_with(&acr_key));
+    assert_eq!(kv["keyIdentifier"], "https://kv-contoso-apps.vault.azure.net/keys/cmk-acr-prod");
+
+    let aci = arm.get(ACI_BATCH_ID, "2025-09-01").await;
+    assert_ne!(aci["properties"]["encryptionProperties"]["keyVersion"], aci_key.as_str());
+    let aks = arm
+        .list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.ContainerService/managedClusters"), "2025-10-01")
+        .await;
+    assert!(!aks[0]["properties"]["securityProfile"]["azureKeyVaultKms"]["keyId"].as_str().unwrap().ends_with(&kms));
+    sim.shutdown().await;
+}
+
+// ---- raw resources ----
+
+#[tokio::test]
+async fn raw_resources_are_served_verbatim_at_get_in_lists_child_lists_and_resources() {
+    let mut scenario = Scenario::default_scenario();
+    let server = example_body("sql/2023-08-01/ServerGet.json");
+    let protector = example_body("sql/2023-08-01/EncryptionProtectorGet.json");
+    let keys_page = example_body("sql/2023-08-01/ServerKeyList.json");
+    let des = example_body("compute-diskrp/2025-01-02/DiskEncryptionSet_Get.json");
+    scenario.add_raw_resource(server.clone()).unwrap();
+    scenario.add_raw_resource(protector.clone()).unwrap();
+    for key in keys_page["value"].as_array().unwrap() {
+        scenario.add_raw_resource(key.clone()).unwrap();
+    }
+    scenario.add_raw_resource(des.clone()).unwrap();
+    let again = scenario.add_raw_resource(server.clone()).unwrap_err().to_string();
+    assert!(again.contains("already served"), "{again}");
+    let typed_twice = scenario
+        .add_raw_resource(serde_json::json!({ "id": DES_PROD_ID, "type": "Microsoft.Compute/diskEncryptionSets" }))
+        .unwrap_err()
+        .to_string();
+    assert!(typed_twice.contains("already served"), "{typed_twice}");
+    // Without `type` (Microsoft's create examples) the id says where it is served; a non-string type is refused.
+    let untyped =
+        scenario.add_raw_resource(serde_json::json!({ "id": "/subscriptions/x/resourceGroups/r/providers/A.B/c/d" }));
+    assert!(untyped.is_ok(), "{untyped:?}");
+    let odd_type = scenario.add_raw_resource(
+        serde_json::json!({ "id": "/subscriptions/x/resourceGroups/r/providers/A.B/c/e", "type": 7 }),
+    );
+    assert!(odd_type.unwrap_err().to_string().contains("'type'"));
+    let no_id = scenario.add_raw_resource(serde_json::json!({ "name": "n", "type": "A.B/c" }));
+    assert!(no_id.unwrap_err().to_string().contains("'id'"));
+    assert!(scenario.subscription_ids().contains(&"00000000-1111-2222-3333-444444444444".to_string()));
+
+    let (sim, client, scenario) = start(scenario).await;
+    let arm = arm(&client, &scenario).await;
+    let server_id = server["id"].as_str().unwrap();
+    assert_eq!(arm.get(server_id, "2023-08-01").await, server);
+    assert_eq!(
+        arm.get(&server_id.to_ascii_uppercase().replace("SUBSCRIPTIONS", "subscriptions"), "2099-01-01").await,
+        server,
+        "any case, any api-version"
+    );
+    assert_eq!(arm.get(protector["id"].as_str().unwrap(), "2023-08-01").await, protector);
+    assert_eq!(
+        arm.list("/subscriptions/00000000-1111-2222-3333-444444444444/providers/Microsoft.Sql/servers", "2023-08-01")
+            .await,
+        vec![server.clone()]
+    );
+    assert_eq!(
+        arm.list("/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/sqlcrudtest-7398/providers/Microsoft.Sql/servers", "2023-08-01").await,
+        vec![server.clone()]
+    );
+    assert_eq!(arm.list(&format!("{server_id}/encryptionProtector"), "2023-08-01").await, vec![protector.clone()]);
+    let listed_keys = arm.list(&format!("{server_id}/keys"), "2023-08-01").await;
+    assert_eq!(listed_keys.len(), 3);
+    for key in keys_page["value"].as_array().unwrap() {
+        assert!(listed_keys.contains(key), "{key}");
+    }
+    let resources = arm.list("/subscriptions/00000000-1111-2222-3333-444444444444/resources", "2021-04-01").await;
+    assert_eq!(resources.len(), 1, "child resources are not in the generic list: {resources:?}");
+    assert_eq!(resources[0]["id"], server["id"]);
+    assert_eq!(resources[0]["kind"], "v12.0");
+    assert!(resources[0].get("properties").is_none());
+
+    // A document whose id keeps Microsoft's {subscriptionId} placeholder is still served.
+    let des_id = des["id"].as_str().unwrap();
+    assert_eq!(arm.get(des_id, "2025-01-02").await, des);
+    let des_list =
+        arm.list("/subscriptions/{subscriptionId}/providers/Microsoft.Compute/diskEncryptionSets", "2025-01-02").await;
+    assert_eq!(des_list, vec![des.clone()]);
+    let subs = arm.list("/subscriptions", "2022-12-01").await;
+    assert!(subs.iter().any(|s| s["subscriptionId"] == "00000000-1111-2222-3333-444444444444"));
+    sim.shutdown().await;
+}
+
+#[test]
+fn raw_resource_files_load_relative_to_the_scenario_file_and_not_in_builtins() {
+    let dir = std::env::temp_dir().join(format!("azure-sim-raw-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("docs")).expect("temp dir");
+    let example_path = format!(
+        "{}/../../testdata/arm-examples/compute-diskrp/2025-01-02/DiskEncryptionSet_ListBySubscription.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::copy(&example_path, dir.join("docs/des.json")).expect("copy example");
+    let text = "extends = \"default\"\n\n[[raw_resources]]\npath = \"docs/des.json\"\n";
+    let path = dir.join("raw.toml");
+    std::fs::write(&path, text).expect("write");
+    let s = Scenario::from_path(&path).unwrap();
+    assert!(s.subscription_ids().contains(&"{subscriptionId}".to_string()));
+
+    let err = Scenario::from_toml_str(text, "inline.toml").unwrap_err().to_string();
+    assert!(err.contains("inline.toml") && err.contains("line 3") && err.contains("relative path"), "{err}");
+    let missing = text.replace("docs/des.json", "docs/absent.json");
+    std::fs::write(&path, &missing).expect("write");
+    let err = Scenario::from_path(&path).unwrap_err().to_string();
+    assert!(err.contains("absent.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

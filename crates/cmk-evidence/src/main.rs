@@ -2,6 +2,8 @@
 //! Parquet evidence packages. This file is the command line: parsing, logging, dispatch and exit codes.
 
 mod demo;
+mod import;
+mod inventory;
 mod package;
 mod run;
 mod summary;
@@ -29,6 +31,7 @@ Exit codes:
   1  error: nothing was written (configuration, credentials, I/O); the message says what and where
   2  usage error (bad arguments)
   3  package written, but the coverage table records collection failures (denied, not_found, throttled, error)
+import: 0 when every file was read, 3 when some file or item could not be (each is named, with the reason).
 verify: 0 when every check holds; 1 when any does not (each problem names the file).
 
 Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=azure_rest=debug).";
@@ -49,6 +52,8 @@ enum Command {
     Collect(CollectArgs),
     /// Run the whole job against the built-in Azure simulator (no Azure account needed).
     Demo(DemoArgs),
+    /// Build a package from saved JSON (`az ... show/list` output, ARM or Key Vault response bodies).
+    Import(ImportArgs),
     /// Verify a package (hashes, sizes, schemas, signature) or, with --chain, every package of a tenant.
     Verify(VerifyArgs),
     /// Create an Ed25519 key pair for signing packages.
@@ -159,6 +164,28 @@ struct CollectArgs {
 }
 
 #[derive(Debug, Args)]
+struct ImportArgs {
+    /// Folder of saved JSON files (searched recursively; each file's kind is detected from its content).
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// Directory the package is written under (`<out>/<tenant-id>/<snapshot-id>/`).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Entra tenant the files belong to. Default: the tenant their key vaults name.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Snapshot time (RFC 3339). Default: the newest modification time of the JSON files.
+    #[arg(long, value_name = "RFC3339")]
+    snapshot_time: Option<String>,
+    /// Sign the manifest with this Ed25519 private key (PKCS#8 PEM from `cmk-evidence keygen`).
+    #[arg(long, value_name = "KEY.pem")]
+    signing_key: Option<PathBuf>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
 struct DemoArgs {
     /// Directory the demo package is written under.
     #[arg(long, default_value = "cmk-evidence-demo")]
@@ -254,6 +281,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Collect(args) => run::collect_command(args).await,
             Command::Demo(args) => demo::demo_command(args).await,
+            Command::Import(args) => import::import_command(args).await,
             Command::Sim(args) => demo::sim_command(args).await,
             Command::Verify(args) => verify::verify_command(args),
             Command::Keygen(args) => verify::keygen_command(args),

@@ -40,11 +40,14 @@ impl Signer {
         }
     }
 
-    async fn sign(&self, client: &AzureClient, manifest: &[u8]) -> Result<Option<ManifestSignature>> {
+    async fn sign(&self, client: Option<&AzureClient>, manifest: &[u8]) -> Result<Option<ManifestSignature>> {
         match self {
             Self::Unsigned => Ok(None),
             Self::Local(key) => Ok(Some(key.sign(manifest)?)),
             Self::KeyVault { key_id, algorithm } => {
+                let Some(client) = client else {
+                    bail!("signing with {key_id} needs an Azure connection; sign with a local key instead")
+                };
                 use sha2::Digest as _;
                 let digest = sha2::Sha256::digest(manifest).to_vec();
                 let signed = client
@@ -73,6 +76,9 @@ fn api_versions(tables: &Tables) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for raw in &tables.raw_responses {
         let Some(version) = &raw.api_version else { continue };
+        if raw.method == crate::import::FILE_METHOD {
+            continue;
+        }
         let path = raw.url.split('?').next().unwrap_or_default();
         let area = match path.rfind("/providers/") {
             Some(i) => path[i + 11..].split('/').take(2).collect::<Vec<_>>().join("/"),
@@ -88,10 +94,14 @@ fn rfc3339(t: Timestamp) -> String {
     t.to_string()
 }
 
-/// Writes `tables` as a package under `out`, with manifest and signature, and renames it into place.
+/// The manifest's `cloud` for a package built by `import` from saved files.
+pub(crate) const IMPORTED_CLOUD: &str = "imported";
+
+/// Writes `tables` as a package under `out`, with manifest and signature, and renames it into place. `client`
+/// is needed only to sign with a Key Vault key (`None` for `import`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn write_package(
-    client: &AzureClient,
+    client: Option<&AzureClient>,
     ctx: &SnapshotContext,
     cloud: &str,
     subscriptions: &[String],

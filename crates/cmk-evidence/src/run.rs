@@ -12,7 +12,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::package::{self, Signer};
-use crate::{CollectArgs, CredentialKind, OutputFormat, exit, summary};
+use crate::{CollectArgs, CredentialKind, OutputFormat, exit, inventory, summary};
 
 /// Subscriptions collected at once in phase 1.
 const SUBSCRIPTION_CONCURRENCY: usize = 4;
@@ -383,13 +383,24 @@ pub(crate) async fn collect_tenant(
     };
     tracing::info!(tenant = %ctx.tenant_id, subscriptions = subscriptions.len(), "collecting");
 
-    // Phase 1: resources, per subscription.
-    let bar = progress(subscriptions.len() as u64, "storage accounts");
+    // Phase 1: resources, per subscription; every collector of a subscription at once.
+    let bar = progress(subscriptions.len() as u64, "resources");
     let phase1: Vec<Tables> = futures::stream::iter(&subscriptions)
         .map(|s| {
             let bar = bar.clone();
             async move {
-                let t = collect_storage::collect::collect_subscription(client, ctx, s).await;
+                let (storage, disk, sql, acr, containers, inventory) = futures::join!(
+                    collect_storage::collect::collect_subscription(client, ctx, s),
+                    collect_disk::collect::collect_subscription(client, ctx, s),
+                    collect_sql::collect::collect_subscription(client, ctx, s),
+                    collect_acr::collect::collect_subscription(client, ctx, s),
+                    collect_containers::collect::collect_subscription(client, ctx, s),
+                    inventory::collect_subscription(client, ctx, s),
+                );
+                let mut t = storage;
+                for more in [disk, sql, acr, containers, inventory] {
+                    t.append(more);
+                }
                 bar.inc(1);
                 t
             }
@@ -401,6 +412,9 @@ pub(crate) async fn collect_tenant(
     for t in phase1 {
         tables.append(t);
     }
+    // Disks, VM disks and AKS node pools hold no key of their own: they take it from their encryption set,
+    // joined over the whole tenant's rows.
+    collect_disk::link::link_through_encryption_sets(&mut tables);
 
     // Phase 2: every distinct vault and key, once.
     let demand = key_demand(&tables);
@@ -428,6 +442,6 @@ pub(crate) async fn collect_and_package(
     let (tables, subscriptions) = collect_tenant(client, ctx, subscriptions).await?;
     let cloud = client.cloud().name.clone();
     let (package_dir, files) =
-        package::write_package(client, ctx, &cloud, &subscriptions, started_at, &tables, out, signer).await?;
+        package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &tables, out, signer).await?;
     Ok(TenantRun { tables, package_dir, files })
 }

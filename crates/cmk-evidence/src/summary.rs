@@ -2,7 +2,10 @@
 //! compact table, and the coverage gaps; or the same as one JSON document. Also the schema reference.
 
 use anyhow::Result;
+use std::collections::BTreeMap;
+
 use evidence::CmkChainRow;
+use evidence::vocab::CoverageStatus;
 
 use crate::run::TenantRun;
 
@@ -45,8 +48,8 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
     let counts: Vec<String> = t.row_counts().iter().map(|(name, n)| format!("{name} {n}")).collect();
     println!("Rows: {}\n", counts.join(", "));
     println!(
-        "{:<24} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} CHAIN",
-        "RESOURCE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE"
+        "{:<24} {:<14} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} CHAIN",
+        "RESOURCE", "SCOPE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE"
     );
     for c in &t.cmk_chain {
         let keys = match c.key_source.as_deref() {
@@ -56,7 +59,7 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
             None => "?",
         };
         let configured = match (&c.key_source, &c.configured_key_version) {
-            (Some(s), None) if s == "customer_managed" => "latest".to_string(),
+            (Some(s), None) if s == "customer_managed" && c.key_name.is_some() => "latest".to_string(),
             (_, v) => short(v.as_deref(), 10),
         };
         let chain = match &c.chain_gaps {
@@ -66,8 +69,9 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
         let cmk = c.key_source.as_deref() == Some("customer_managed");
         let flag = |v: Option<bool>| if cmk { yes_no(v) } else { "-" };
         println!(
-            "{:<24} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} {}",
+            "{:<24} {:<14} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} {}",
             short(Some(&c.resource_name), 24),
+            short(Some(&c.encryption_scope), 14),
             keys,
             short(vault_name(c).as_deref(), 16),
             short(c.key_name.as_deref(), 14),
@@ -80,21 +84,69 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
             chain
         );
     }
-    if t.coverage.is_empty() {
-        println!("\nCoverage: complete — every request succeeded.");
-    } else {
-        println!("\nCoverage gaps ({}):", t.coverage.len());
-        for c in &t.coverage {
-            let target = c.resource_id.as_deref().or(c.subscription_id.as_deref()).unwrap_or("-");
-            println!("  {:<13} {:<40} {}", c.status, short(Some(&c.resource_type), 40), target);
-            // The full reason (Azure's whole message) is in the coverage table; its first line is enough here.
-            println!("                {}", c.reason.lines().next().unwrap_or_default());
-        }
-    }
+    print_coverage(&t.coverage);
     println!(
         "\nROLE = identity holds a crypto role or access policy on the key; ? = could not be established (see CHAIN)."
     );
     Ok(())
+}
+
+/// Coverage in three parts: services without CMK at rest (each named: an auditor asks about them), resources
+/// of types this version does not assess (counted per type), and collection failures (each with its reason).
+fn print_coverage(coverage: &[evidence::CoverageRow]) {
+    let is = |c: &&evidence::CoverageRow, status: CoverageStatus| CoverageStatus::parse(&c.status) == Some(status);
+    let line = |c: &evidence::CoverageRow| {
+        let target = c.resource_id.as_deref().or(c.subscription_id.as_deref()).unwrap_or("-");
+        println!("  {:<13} {:<40} {}", c.status, short(Some(&c.resource_type), 40), target);
+        // The full reason (Azure's whole message) is in the coverage table; its first line is enough here.
+        println!("                {}", c.reason.lines().next().unwrap_or_default());
+    };
+    let unsupported: Vec<_> = coverage.iter().filter(|c| is(c, CoverageStatus::NotSupported)).collect();
+    if !unsupported.is_empty() {
+        println!("\nNo customer-managed key possible ({}):", unsupported.len());
+        unsupported.into_iter().for_each(line);
+    }
+    let mut not_assessed: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in coverage.iter().filter(|c| is(c, CoverageStatus::NotAssessed)) {
+        *not_assessed.entry(c.resource_type.as_str()).or_default() += 1;
+    }
+    if !not_assessed.is_empty() {
+        let types: Vec<String> = not_assessed.iter().map(|(t, n)| format!("{t} ×{n}")).collect();
+        println!("\nNot assessed ({} resources): {}", not_assessed.values().sum::<usize>(), types.join(", "));
+    }
+    let failures: Vec<_> = coverage
+        .iter()
+        .filter(|c| !is(c, CoverageStatus::NotSupported) && !is(c, CoverageStatus::NotAssessed))
+        .collect();
+    if failures.is_empty() {
+        println!("\nCollection: complete — every request succeeded.");
+        return;
+    }
+    println!("\nCollection gaps ({}):", failures.len());
+    // A subscription the reader may not see fails every list the same way: one line says it.
+    let mut whole_subscription: BTreeMap<(&str, &str, Option<&str>), Vec<&str>> = BTreeMap::new();
+    for c in &failures {
+        if let (None, Some(sub)) = (&c.resource_id, &c.subscription_id) {
+            let key = (c.status.as_str(), sub.as_str(), c.error_code.as_deref());
+            whole_subscription.entry(key).or_default().push(c.resource_type.as_str());
+        }
+    }
+    whole_subscription.retain(|_, types| types.len() > 1);
+    for ((status, sub, code), types) in &whole_subscription {
+        println!(
+            "  {status:<13} subscription {sub}: {} lists failed ({})",
+            types.len(),
+            code.unwrap_or("no error code")
+        );
+        println!("                {}", types.join(", "));
+    }
+    let grouped = |c: &evidence::CoverageRow| {
+        c.resource_id.is_none()
+            && c.subscription_id
+                .as_deref()
+                .is_some_and(|sub| whole_subscription.contains_key(&(c.status.as_str(), sub, c.error_code.as_deref())))
+    };
+    failures.into_iter().filter(|c| !grouped(c)).for_each(line);
 }
 
 /// Prints every table's columns and what each proves.

@@ -37,6 +37,20 @@ pub fn resource_name_of(id: &str) -> Option<String> {
     id.trim_end_matches('/').rsplit('/').next().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
+/// The ARM type an id implies, as written: `{namespace}/{type}[/{child type}...]` after the last `providers`
+/// segment (`.../providers/Microsoft.Sql/servers/s1/keys/k1` → `Microsoft.Sql/servers/keys`). For documents
+/// that leave out `type` (some `az` output and Microsoft's create examples).
+pub fn resource_type_of(id: &str) -> Option<String> {
+    let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
+    let providers = segments.iter().rposition(|s| s.eq_ignore_ascii_case("providers"))?;
+    let (namespace, rest) = segments.get(providers + 1..)?.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+    Some(format!("{namespace}/{}", types.join("/")))
+}
+
 /// The trailing GUID of a role definition id (`/subscriptions/../roleDefinitions/{guid}` or, on Managed HSM,
 /// `Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{guid}`), lower case.
 pub fn role_definition_guid(role_definition_id: &str) -> String {

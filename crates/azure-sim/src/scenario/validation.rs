@@ -4,10 +4,33 @@
 //! account says why (`external_key`).
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 use time::OffsetDateTime;
 
 use super::*;
+
+/// The scenario table that simulates `resource_type` in full, if any (so `[[other_resources]]` must not).
+fn typed_table(resource_type: &str) -> Option<&'static str> {
+    const TYPED: &[(&str, &str)] = &[
+        ("Microsoft.Storage/storageAccounts", "storage_accounts"),
+        ("Microsoft.KeyVault/vaults", "vaults"),
+        ("Microsoft.KeyVault/managedHSMs", "managed_hsms"),
+        ("Microsoft.ManagedIdentity/userAssignedIdentities", "identities"),
+        ("Microsoft.Compute/diskEncryptionSets", "disk_encryption_sets"),
+        ("Microsoft.Compute/disks", "disks"),
+        ("Microsoft.Compute/virtualMachines", "virtual_machines"),
+        ("Microsoft.ContainerService/managedClusters", "aks_clusters"),
+        ("Microsoft.Sql/servers", "sql_servers"),
+        ("Microsoft.Sql/managedInstances", "sql_servers"),
+        ("Microsoft.ContainerRegistry/registries", "container_registries"),
+        ("Microsoft.ContainerInstance/containerGroups", "container_groups"),
+        ("Microsoft.App/managedEnvironments", "container_apps_environments"),
+        ("Microsoft.App/containerApps", "container_apps"),
+        ("Microsoft.Web/sites", "web_apps"),
+    ];
+    TYPED.iter().find(|(t, _)| t.eq_ignore_ascii_case(resource_type)).map(|(_, table)| *table)
+}
 
 fn is_guid(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
@@ -18,7 +41,7 @@ fn is_guid(text: &str) -> bool {
             .all(|(len, p)| p.len() == *len && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn is_version_id(text: &str) -> bool {
+pub(super) fn is_version_id(text: &str) -> bool {
     text.len() == 32 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
@@ -38,10 +61,12 @@ pub(super) struct Validator<'a> {
     pub(super) source: &'a str,
     /// Entries per table that came from the `extends` base, ahead of this file's own.
     pub(super) inherited: BTreeMap<String, usize>,
+    /// Directory `[[raw_resources]]` paths are relative to (none for built-ins and text).
+    pub(super) dir: Option<&'a Path>,
 }
 
 impl Validator<'_> {
-    fn fail(&self, what: impl Into<String>, at: Option<usize>, problem: impl Into<String>) -> Error {
+    pub(super) fn fail(&self, what: impl Into<String>, at: Option<usize>, problem: impl Into<String>) -> Error {
         Error::InvalidScenario { origin: self.origin.to_string(), line: at, what: what.into(), problem: problem.into() }
     }
 
@@ -52,13 +77,13 @@ impl Validator<'_> {
 
     /// 1-based line of the `[[table]]` header of entry `index` (counted over the merged scenario, so entries
     /// inherited through `extends` have no line in this file).
-    fn entry_line(&self, table: &str, index: usize) -> Option<usize> {
+    pub(super) fn entry_line(&self, table: &str, index: usize) -> Option<usize> {
         let local = index.checked_sub(self.inherited.get(table).copied().unwrap_or(0))?;
         let header = format!("[[{table}]]");
         self.source.lines().enumerate().filter(|(_, l)| l.trim() == header).nth(local).map(|(n, _)| n + 1)
     }
 
-    fn guid(&self, what: &str, at: Option<usize>, value: &str) -> Result<(), Error> {
+    pub(super) fn guid(&self, what: &str, at: Option<usize>, value: &str) -> Result<(), Error> {
         if is_guid(value) {
             Ok(())
         } else {
@@ -66,7 +91,13 @@ impl Validator<'_> {
         }
     }
 
-    fn resource_id(&self, what: &str, at: Option<usize>, raw: &str, expected_type: &str) -> Result<ResourceId, Error> {
+    pub(super) fn resource_id(
+        &self,
+        what: &str,
+        at: Option<usize>,
+        raw: &str,
+        expected_type: &str,
+    ) -> Result<ResourceId, Error> {
         let id = ResourceId::parse(raw).ok_or_else(|| {
             self.fail(
                 what,
@@ -193,6 +224,15 @@ impl Validator<'_> {
             storage_accounts.push(account);
         }
 
+        let known = service_validation::Known {
+            sub_known: &sub_known,
+            identities: &identities,
+            vaults: &vaults,
+            keys: &keys,
+            container_kind: &container_kind,
+        };
+        let services = self.services(&file, &known)?;
+
         let role_assignments = self.role_assignments(&file, &sub_known, simulation.now.0)?;
         let hsm_role_assignments = self.hsm_role_assignments(&file, &managed_hsms)?;
 
@@ -202,6 +242,13 @@ impl Validator<'_> {
             let at = self.entry_line("other_resources", i);
             let id = self.resource_id(&what, at, &spec.id, "")?;
             self.known_sub(&what, at, &id, &sub_known)?;
+            if let Some(table) = typed_table(&id.resource_type) {
+                return Err(self.fail(
+                    &what,
+                    at,
+                    format!("{} is simulated in full: declare it under [[{table}]] instead", id.resource_type),
+                ));
+            }
             other_resources.push(OtherResource { id, spec: spec.clone() });
         }
 
@@ -224,7 +271,7 @@ impl Validator<'_> {
         }
 
         let now = simulation.now.0;
-        Ok(Scenario {
+        let mut scenario = Scenario {
             origin: self.origin.to_string(),
             description: file.description.clone(),
             tenant,
@@ -242,9 +289,53 @@ impl Validator<'_> {
             role_assignments,
             hsm_role_assignments,
             other_resources,
-            faults: file.faults,
+            services,
+            raw_resources: Vec::new(),
+            faults: file.faults.clone(),
             rotations: 0,
-        })
+        };
+        let mut seen = HashSet::new();
+        if let Some(dup) = scenario.resource_keys().find(|k| !seen.insert(k.clone())) {
+            // The last occurrence in this file, found case-insensitively (ARM ids are case-insensitive).
+            let lower = self.source.to_ascii_lowercase();
+            let line = lower.match_indices(dup.as_str()).last().map(|(at, _)| lower[..at].matches('\n').count() + 1);
+            return Err(self.fail("resource ids", line, format!("'{dup}' is declared twice")));
+        }
+        self.raw_resources(&file, &mut scenario)?;
+        Ok(scenario)
+    }
+
+    /// Load `[[raw_resources]]` files into the built scenario.
+    fn raw_resources(&self, file: &ScenarioFile, scenario: &mut Scenario) -> Result<(), Error> {
+        for (i, spec) in file.raw_resources.iter().enumerate() {
+            let what = format!("raw_resources[{i}] '{}'", spec.path);
+            let at = self.entry_line("raw_resources", i);
+            let given = Path::new(&spec.path);
+            let path = if given.is_absolute() {
+                given.to_path_buf()
+            } else {
+                match self.dir {
+                    Some(dir) => dir.join(given),
+                    None => {
+                        return Err(self.fail(
+                            &what,
+                            at,
+                            "a relative path needs a scenario file on disk to be resolved against; a built-in \
+                             scenario or TOML text has no directory (load the scenario with Scenario::from_path, \
+                             or give an absolute path)",
+                        ));
+                    }
+                }
+            };
+            let documents = raw::read_documents(&path).map_err(|problem| self.fail(&what, at, problem))?;
+            if documents.is_empty() {
+                return Err(self.fail(&what, at, "the file holds no resource document"));
+            }
+            for doc in documents {
+                scenario.add_raw_resource(doc).map_err(|e| self.fail(&what, at, e.to_string()))?;
+            }
+        }
+        Ok(())
     }
 
     fn subscriptions(&self, file: &ScenarioFile) -> Result<Vec<SubscriptionSpec>, Error> {
@@ -263,7 +354,7 @@ impl Validator<'_> {
         Ok(file.subscriptions.clone())
     }
 
-    fn known_sub(
+    pub(super) fn known_sub(
         &self,
         what: &str,
         at: Option<usize>,
@@ -485,9 +576,54 @@ impl Validator<'_> {
         let what = format!("{what0} '{}'", id.name);
         self.known_sub(&what, at, &id, sub_known)?;
 
+        let (has_system, user_assigned) = self.managed_identity(&what, at, spec.identity.as_ref(), identities)?;
+
+        let e = &spec.encryption;
+        let cmk = match e.key_source.as_str() {
+            "Microsoft.Storage" => {
+                if e.key_vault_uri.is_some() || e.key_name.is_some() || e.key_version.is_some() {
+                    return Err(self.fail(
+                        format!("{what}.encryption"),
+                        at,
+                        "key_vault_uri/key_name/key_version are set but key_source is Microsoft.Storage \
+                         (use key_source = \"Microsoft.Keyvault\" for a customer-managed key)",
+                    ));
+                }
+                None
+            }
+            "Microsoft.Keyvault" => {
+                Some(self.cmk_binding(&what, at, e, has_system, &user_assigned, keys, container_kind)?)
+            }
+            other => {
+                return Err(self.fail(
+                    format!("{what}.encryption.key_source"),
+                    at,
+                    format!("'{other}' is not Microsoft.Storage or Microsoft.Keyvault"),
+                ));
+            }
+        };
+
+        Ok(StorageAccount {
+            id,
+            spec: spec.clone(),
+            key_source: e.key_source.clone(),
+            require_infrastructure_encryption: e.require_infrastructure_encryption,
+            cmk,
+        })
+    }
+
+    /// Check a resource's `identity` table: its type, the system principal id, and that every user-assigned
+    /// identity is declared. Returns whether it has a system-assigned identity and the user-assigned ids.
+    pub(super) fn managed_identity(
+        &self,
+        what: &str,
+        at: Option<usize>,
+        identity: Option<&ManagedIdentitySpec>,
+        identities: &[Identity],
+    ) -> Result<(bool, Vec<String>), Error> {
         let mut has_system = false;
         let mut user_assigned: Vec<String> = Vec::new();
-        if let Some(identity) = &spec.identity {
+        if let Some(identity) = identity {
             match identity.kind.as_str() {
                 "SystemAssigned" => has_system = true,
                 "UserAssigned" => {}
@@ -532,38 +668,7 @@ impl Validator<'_> {
             }
         }
 
-        let e = &spec.encryption;
-        let cmk = match e.key_source.as_str() {
-            "Microsoft.Storage" => {
-                if e.key_vault_uri.is_some() || e.key_name.is_some() || e.key_version.is_some() {
-                    return Err(self.fail(
-                        format!("{what}.encryption"),
-                        at,
-                        "key_vault_uri/key_name/key_version are set but key_source is Microsoft.Storage \
-                         (use key_source = \"Microsoft.Keyvault\" for a customer-managed key)",
-                    ));
-                }
-                None
-            }
-            "Microsoft.Keyvault" => {
-                Some(self.cmk_binding(&what, at, e, has_system, &user_assigned, keys, container_kind)?)
-            }
-            other => {
-                return Err(self.fail(
-                    format!("{what}.encryption.key_source"),
-                    at,
-                    format!("'{other}' is not Microsoft.Storage or Microsoft.Keyvault"),
-                ));
-            }
-        };
-
-        Ok(StorageAccount {
-            id,
-            spec: spec.clone(),
-            key_source: e.key_source.clone(),
-            require_infrastructure_encryption: e.require_infrastructure_encryption,
-            cmk,
-        })
+        Ok((has_system, user_assigned))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -728,6 +833,7 @@ impl Validator<'_> {
             federated_client_id: e.federated_identity_client_id.clone(),
             last_key_rotation: e.last_key_rotation.map(|t| t.0),
             auto_adopt: e.auto_adopt,
+            adoption_delay: e.adoption_delay.as_ref().map(|d| d.approx),
             external: e.external_key.clone(),
             pending: None,
         })

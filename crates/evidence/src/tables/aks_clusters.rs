@@ -26,10 +26,13 @@ evidence_table! {
         kubernetes_version: Option<String>,
         /// `diskEncryptionSetID`, normalised: the key holder of node OS and data disks.
         disk_encryption_set_id: Option<String>,
-        /// Agent pool names, sorted.
+        /// Agent pool names, sorted: `agentPoolProfiles[].name`, plus pools read as separate agent pool documents.
         agent_pools: Option<Vec<String>>,
-        /// Agent pools with `enableEncryptionAtHost` true.
+        /// Agent pools with `enableEncryptionAtHost` true, sorted. Null when `agent_pools` is null.
         agent_pools_encryption_at_host: Option<Vec<String>>,
+        /// Agent pools with `enableEncryptionAtHost` false, sorted. A pool in neither list did not say (absent is
+        /// not false). Null when `agent_pools` is null.
+        agent_pools_without_encryption_at_host: Option<Vec<String>>,
         /// `securityProfile.azureKeyVaultKms.enabled`: etcd secrets encrypted with a Key Vault key.
         kms_enabled: Option<bool>,
         /// `securityProfile.azureKeyVaultKms.keyId` verbatim.

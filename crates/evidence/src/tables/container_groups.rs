@@ -4,7 +4,9 @@ use crate::table::evidence_table;
 
 evidence_table! {
     /// One row per container group (`Microsoft.ContainerInstance/containerGroups`): `encryptionProperties`
-    /// (vault, key, version, identity). Managed HSM keys are not supported by ACI (seed 001).
+    /// (vault, key, version, identity) exactly as the group reports them. The group's binding is in
+    /// `cmk_bindings` with scope `container_group`. Managed HSM keys are not supported by ACI (seed 001): a
+    /// `vault_kind` of `managed_hsm` is recorded as Azure reported it, for the rules to judge.
     table ContainerGroupRow = "container_groups", version 1, key(resource_id) {
         /// Entra tenant the snapshot was taken from.
         tenant_id: String,
@@ -20,27 +22,32 @@ evidence_table! {
         name: String,
         /// Resource group as written in the id.
         resource_group: Option<String>,
-        /// Azure region.
+        /// Azure region as Azure wrote it.
         location: Option<String>,
-        /// `sku` (`Standard`, `Dedicated`, `Confidential`).
+        /// `properties.sku` verbatim (`Standard`, `Dedicated`, `Confidential`).
         sku: Option<String>,
-        /// `osType`.
+        /// `properties.osType` verbatim (`Linux`, `Windows`).
         os_type: Option<String>,
-        /// `encryptionProperties.vaultBaseUrl` verbatim.
+        /// `properties.encryptionProperties.vaultBaseUrl` verbatim; null when the group names no key (Microsoft-managed
+        /// keys).
         vault_base_url: Option<String>,
-        /// `encryptionProperties.keyName`.
+        /// `key_vault` or `managed_hsm`, from the host of `vault_base_url`; null when there is no usable URL.
+        vault_kind: Option<String>,
+        /// `properties.encryptionProperties.keyName`.
         key_name: Option<String>,
-        /// `encryptionProperties.keyVersion` (ACI requires one: no automatic version updates).
+        /// `properties.encryptionProperties.keyVersion`: the version the group encrypts with (ACI does not follow
+        /// newer versions by itself).
         key_version: Option<String>,
-        /// `encryptionProperties.identity`: resource id of the user-assigned identity, normalised.
+        /// `properties.encryptionProperties.identity`: resource id of the user-assigned identity that reaches the
+        /// key, normalised; null when the group names none (its system-assigned identity is used).
         key_identity_resource_id: Option<String>,
-        /// Top-level identity type verbatim.
+        /// Top-level `identity.type` verbatim.
         identity_type_raw: Option<String>,
         /// Principal id of the system-assigned identity.
         system_assigned_principal_id: Option<String>,
-        /// Resource ids of the user-assigned identities, normalised.
+        /// Resource ids of the user-assigned identities, normalised and sorted.
         user_assigned_identity_ids: Option<Vec<String>>,
-        /// `provisioningState` verbatim.
+        /// `properties.provisioningState` verbatim.
         provisioning_state: Option<String>,
         /// SHA-256 of the raw response this row was read from.
         raw_response_sha256: String,

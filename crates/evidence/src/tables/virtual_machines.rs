@@ -30,13 +30,19 @@ evidence_table! {
         security_type: Option<String>,
         /// `storageProfile.osDisk.managedDisk.id`, normalised.
         os_disk_id: Option<String>,
-        /// `storageProfile.osDisk.managedDisk.diskEncryptionSet.id`, normalised.
+        /// `storageProfile.osDisk.managedDisk.diskEncryptionSet.id` (for a confidential VM without one,
+        /// `managedDisk.securityProfile.diskEncryptionSet.id`), normalised.
         os_disk_encryption_set_id: Option<String>,
         /// `storageProfile.osDisk.encryptionSettings.enabled`: Azure Disk Encryption on the OS disk (not CMK).
         os_disk_ade_enabled: Option<bool>,
-        /// Data disks as `lun=<n>` in LUN order.
+        /// Data disks as `lun=<n>` in LUN order; null when `storageProfile.dataDisks` is absent.
         data_disk_luns: Option<Vec<String>>,
-        /// Data disk encryption set ids, normalised, aligned with `data_disk_luns` (empty string: none named).
+        /// Managed disk ids (`managedDisk.id`) of the data disks, normalised, aligned with `data_disk_luns`
+        /// (empty string: the VM did not name one).
+        data_disk_ids: Option<Vec<String>>,
+        /// Data disk encryption set ids (`managedDisk.diskEncryptionSet.id`, else
+        /// `managedDisk.securityProfile.diskEncryptionSet.id`), normalised, aligned with `data_disk_luns` (empty
+        /// string: none named).
         data_disk_encryption_set_ids: Option<Vec<String>>,
         /// `provisioningState` verbatim.
         provisioning_state: Option<String>,
