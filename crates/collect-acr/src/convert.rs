@@ -237,7 +237,7 @@ impl Assembler {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use serde_json::json;
 
@@ -344,22 +344,7 @@ mod tests {
     /// Every file under `containerregistry/` is a case, so a new example cannot be forgotten.
     #[test]
     fn every_registry_example_file_is_used() {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        walk(&Path::new(EXAMPLES).join("containerregistry"), &mut found);
-        let found: BTreeSet<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
-            .collect();
+        let found = collect_common::examples::files_under(&["containerregistry"]);
         let used: BTreeSet<String> = cases().iter().map(|c| c.file.to_string()).collect();
         assert_eq!(found, used);
     }

@@ -189,3 +189,34 @@ pub async fn arm_get_json(
         }
     }
 }
+
+/// Microsoft's example responses in `testdata/arm-examples/`, for the converters' table-driven tests: every
+/// collector proves it reads every example file of its service.
+pub mod examples {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The folder of example files (the project's copy; tests never read `../shared`).
+    pub const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
+
+    /// Paths relative to [`DIR`] (`storage/2025-06-01/X.json`) of every file under the given folders, sorted.
+    /// Panics (fails the calling test) when a folder cannot be read.
+    pub fn files_under(folders: &[&str]) -> BTreeSet<String> {
+        fn walk(dir: &Path, out: &mut BTreeSet<String>) {
+            let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("example folder {}: {e}", dir.display()));
+            for entry in entries {
+                let path = entry.unwrap_or_else(|e| panic!("example folder {}: {e}", dir.display())).path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(rel) = path.strip_prefix(DIR) {
+                    out.insert(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let mut found = BTreeSet::new();
+        for folder in folders {
+            walk(&Path::new(DIR).join(folder), &mut found);
+        }
+        found
+    }
+}

@@ -497,7 +497,7 @@ fn parent_before(id: &str, segment: &str) -> Option<String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use evidence::Timestamp;
     use serde_json::{Value, json};
@@ -975,23 +975,7 @@ mod tests {
     /// forgotten.
     #[test]
     fn every_container_example_file_is_used() {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        walk(&Path::new(EXAMPLES).join("containerinstance"), &mut found);
-        walk(&Path::new(EXAMPLES).join("app"), &mut found);
-        let found: BTreeSet<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
-            .collect();
+        let found = collect_common::examples::files_under(&["containerinstance", "app"]);
         let used: BTreeSet<String> =
             [ACI_2022, ACI_PROFILE, ENV_2022, ENV_2025, CERTIFICATE, APP].iter().map(|s| s.to_string()).collect();
         assert_eq!(found, used);

@@ -677,7 +677,7 @@ pub(crate) fn fold_agent_pool(cluster: &mut AksClusterRow, pool: &AgentPoolEvide
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use serde_json::{Value, json};
 
@@ -1546,24 +1546,7 @@ mod tests {
     /// forgotten.
     #[test]
     fn every_disk_vm_and_aks_example_file_is_used() {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        for folder in ["compute-diskrp", "compute-vm", "containerservice"] {
-            walk(&Path::new(EXAMPLES).join(folder), &mut found);
-        }
-        let found: BTreeSet<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
-            .collect();
+        let found = collect_common::examples::files_under(&["compute-diskrp", "compute-vm", "containerservice"]);
         let mut used: BTreeSet<String> = BTreeSet::new();
         used.extend(des_cases().iter().map(|c| c.file.to_string()));
         used.extend(disk_cases().iter().map(|c| c.file.to_string()));

@@ -477,7 +477,7 @@ fn assemble(ctx: &SnapshotContext, resource_id: String, entry: Entry) -> (SqlSer
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use serde_json::json;
 
@@ -821,22 +821,7 @@ mod tests {
     /// Every file under `sql/` is used by a case, so a new example cannot be forgotten.
     #[test]
     fn every_sql_example_file_is_used() {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        walk(&Path::new(EXAMPLES).join("sql"), &mut found);
-        let found: BTreeSet<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
-            .collect();
+        let found = collect_common::examples::files_under(&["sql"]);
         let used: BTreeSet<String> = cases().iter().flat_map(|c| c.files.iter().map(|f| f.to_string())).collect();
         assert_eq!(found, used);
         // Every item of every list is fed (assemble_files adds all of them); the key lists hold three each.

@@ -519,7 +519,7 @@ fn epoch(seconds: Option<f64>) -> Option<Timestamp> {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use evidence::VaultKind;
     use serde_json::{Value, json};
@@ -936,24 +936,7 @@ mod tests {
     /// Every file under the vault-side example folders is used by a test above or set aside here with a reason.
     #[test]
     fn every_vault_side_example_file_is_used() {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        for dir in ["keyvault-mgmt", "keyvault-dataplane", "authorization"] {
-            walk(&Path::new(EXAMPLES).join(dir), &mut found);
-        }
-        let found: BTreeSet<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(EXAMPLES).unwrap().to_string_lossy().trim_start_matches('/').to_string())
-            .collect();
+        let found = collect_common::examples::files_under(&["keyvault-mgmt", "keyvault-dataplane", "authorization"]);
         let used: BTreeSet<String> = [
             "authorization/2015-07-01/GetRoleAssignmentByScope.json",
             "authorization/2015-07-01/GetRoleDefinitionById.json",
