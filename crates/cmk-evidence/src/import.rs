@@ -323,7 +323,7 @@ impl Converter<'_> {
             let subscription = doc.value.get("id").and_then(|v| v.as_str()).and_then(evidence::ids::subscription_of);
             let rows = crate::inventory::not_assessed_rows(
                 self.ctx,
-                subscription.as_deref().unwrap_or_default(),
+                subscription.as_deref(),
                 std::slice::from_ref(&doc.value),
             );
             self.tables.append(rows);

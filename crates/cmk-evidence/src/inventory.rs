@@ -38,7 +38,11 @@ fn reason(resource_type: &str) -> String {
 }
 
 /// `not_assessed` rows for the items of a resource list whose type no collector reads.
-pub(crate) fn not_assessed_rows(ctx: &SnapshotContext, subscription_id: &str, items: &[serde_json::Value]) -> Tables {
+pub(crate) fn not_assessed_rows(
+    ctx: &SnapshotContext,
+    subscription_id: Option<&str>,
+    items: &[serde_json::Value],
+) -> Tables {
     let mut tables = Tables::default();
     for item in items {
         let resource_type = item.get("type").and_then(|v| v.as_str()).unwrap_or("(no type)");
@@ -49,7 +53,7 @@ pub(crate) fn not_assessed_rows(ctx: &SnapshotContext, subscription_id: &str, it
         tables.coverage.push(ctx.coverage(
             CoverageStatus::NotAssessed,
             resource_type,
-            Some(subscription_id),
+            subscription_id,
             id,
             reason(resource_type),
         ));
@@ -76,7 +80,7 @@ pub(crate) async fn collect_subscription(client: &AzureClient, ctx: &SnapshotCon
     )
     .await;
     let values: Vec<serde_json::Value> = items.into_iter().map(|i| i.value).collect();
-    tables.append(not_assessed_rows(ctx, subscription_id, &values));
+    tables.append(not_assessed_rows(ctx, Some(subscription_id), &values));
     tables
 }
 
@@ -100,7 +104,7 @@ mod tests {
             serde_json::json!({"id": "/subscriptions/S/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a", "type": "Microsoft.Storage/storageAccounts"}),
             serde_json::json!({"id": "/subscriptions/S/resourceGroups/rg/providers/Microsoft.Sql/servers/s/databases/d", "type": "Microsoft.Sql/servers/databases"}),
         ];
-        let rows = not_assessed_rows(&ctx, "s", &items).coverage;
+        let rows = not_assessed_rows(&ctx, Some("s"), &items).coverage;
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.status == "not_assessed"));
         assert!(rows[1].reason.contains("TDE protector"));
