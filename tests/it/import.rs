@@ -107,15 +107,10 @@ fn relocate(value: &mut Value) {
     }
 }
 
+/// The document's `type`, else the one its id implies, lower case.
 fn type_of(doc: &Value) -> Option<String> {
-    let declared = doc.get("type").and_then(|t| t.as_str()).map(str::to_ascii_lowercase);
-    declared.or_else(|| {
-        let id = doc.get("id")?.as_str()?.to_ascii_lowercase();
-        let segments: Vec<&str> = id.split('/').collect();
-        let at = segments.iter().rposition(|s| *s == "providers")?;
-        let types: Vec<&str> = segments.get(at + 2..)?.iter().step_by(2).copied().collect();
-        Some(format!("{}/{}", segments.get(at + 1)?, types.join("/")))
-    })
+    let declared = doc.get("type").and_then(|t| t.as_str()).map(str::to_string);
+    declared.or_else(|| evidence::ids::resource_type_of(doc.get("id")?.as_str()?)).map(|t| t.to_ascii_lowercase())
 }
 
 /// Writes one file per collectable example document (first of each id) into `dir`; returns how many. A child

@@ -197,36 +197,70 @@ fn example_api_version(value: &serde_json::Value) -> Option<String> {
     value.get("parameters")?.get("api-version")?.as_str().map(str::to_string)
 }
 
-/// Reads every JSON file under `dir` into tables for `ctx`.
-pub(crate) fn import_dir(dir: &Path, ctx: &SnapshotContext) -> Result<Imported> {
-    let mut out = Imported::default();
-    let mut tables = Tables::default();
-    let mut documents = Vec::new();
-    for (rel, path) in json_files(dir, &mut out.unread)? {
+/// One JSON file read from the folder.
+#[derive(Debug)]
+struct SavedFile {
+    rel: String,
+    bytes: Vec<u8>,
+    sha256: String,
+    api_version: Option<String>,
+}
+
+/// A folder read once: its files, the documents they hold, what could not be read, and when the newest file
+/// was written. Tenant, snapshot time and rows are all derived from this.
+#[derive(Debug, Default)]
+pub(crate) struct Folder {
+    files: Vec<SavedFile>,
+    documents: Vec<Document>,
+    unread: Vec<Unread>,
+    newest: Option<std::time::SystemTime>,
+}
+
+/// Reads and parses every JSON file under `dir` (once).
+pub(crate) fn read_folder(dir: &Path) -> Result<Folder> {
+    let mut folder = Folder::default();
+    for (rel, path) in json_files(dir, &mut folder.unread)? {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        folder.newest = folder.newest.max(modified);
         let sha256 = hex_sha256(&bytes);
         let parsed: serde_json::Value = match serde_json::from_slice(&bytes) {
             Ok(value) => value,
             Err(e) => {
-                out.unread.push(Unread { origin: rel, reason: format!("not valid JSON: {e}") });
+                folder.unread.push(Unread { origin: rel, reason: format!("not valid JSON: {e}") });
                 continue;
             }
         };
-        out.files_read += 1;
-        tables.raw_responses.push(ctx.raw_response(
-            FILE_METHOD,
-            &format!("file:{rel}"),
-            example_api_version(&parsed).as_deref(),
-            200,
-            &bytes,
-            &sha256,
-        ));
+        let api_version = example_api_version(&parsed);
         let docs = documents_of(parsed, &rel, &sha256);
         if docs.is_empty() {
-            out.unread.push(Unread { origin: rel, reason: "holds no document (an empty list or no 2xx body)".into() });
+            folder.unread.push(Unread {
+                origin: rel.clone(),
+                reason: "holds no document (an empty list or no 2xx body)".into(),
+            });
         }
-        documents.extend(docs);
+        folder.documents.extend(docs);
+        folder.files.push(SavedFile { rel, bytes, sha256, api_version });
     }
+    Ok(folder)
+}
+
+/// Turns a folder into tables for `ctx`.
+pub(crate) fn import_folder(folder: Folder, ctx: &SnapshotContext) -> Imported {
+    let Folder { files, documents, unread, .. } = folder;
+    let mut out = Imported { files_read: files.len(), unread, ..Imported::default() };
+    let mut tables = Tables::default();
+    for file in &files {
+        tables.raw_responses.push(ctx.raw_response(
+            FILE_METHOD,
+            &format!("file:{}", file.rel),
+            file.api_version.as_deref(),
+            200,
+            &file.bytes,
+            &file.sha256,
+        ));
+    }
+    drop(files);
 
     let mut sorted: BTreeMap<Kind, Vec<Document>> = BTreeMap::new();
     for doc in documents {
@@ -263,7 +297,7 @@ pub(crate) fn import_dir(dir: &Path, ctx: &SnapshotContext) -> Result<Imported> 
     tables.cmk_chain = evidence::chain::build_chain(&tables, ctx.taken_at);
     tables.sort_and_dedup();
     out.tables = tables;
-    Ok(out)
+    out
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
@@ -497,24 +531,19 @@ impl Converter<'_> {
 }
 
 /// The tenant of the imported documents: `--tenant`, else the one tenant their vaults and HSMs name.
-pub(crate) fn tenant_of(dir: &Path, explicit: Option<&str>) -> Result<String> {
+pub(crate) fn tenant_of(dir: &Path, folder: &Folder, explicit: Option<&str>) -> Result<String> {
     if let Some(t) = explicit {
         return Ok(t.trim().to_ascii_lowercase());
     }
-    let mut unread = Vec::new();
     let mut tenants = BTreeSet::new();
-    for (_, path) in json_files(dir, &mut unread)? {
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
-        for doc in documents_of(value, "", "") {
-            let is_vault = doc.value.get("type").and_then(|v| v.as_str()).is_some_and(|t| {
-                t.eq_ignore_ascii_case("Microsoft.KeyVault/vaults")
-                    || t.eq_ignore_ascii_case("Microsoft.KeyVault/managedHSMs")
-            });
-            let tenant = doc.value.pointer("/properties/tenantId").or_else(|| doc.value.get("tenantId"));
-            if let (true, Some(t)) = (is_vault, tenant.and_then(|t| t.as_str())) {
-                tenants.insert(t.trim().to_ascii_lowercase());
-            }
+    for doc in &folder.documents {
+        let is_vault = doc.value.get("type").and_then(|v| v.as_str()).is_some_and(|t| {
+            t.eq_ignore_ascii_case("Microsoft.KeyVault/vaults")
+                || t.eq_ignore_ascii_case("Microsoft.KeyVault/managedHSMs")
+        });
+        let tenant = doc.value.pointer("/properties/tenantId").or_else(|| doc.value.get("tenantId"));
+        if let (true, Some(t)) = (is_vault, tenant.and_then(|t| t.as_str())) {
+            tenants.insert(t.trim().to_ascii_lowercase());
         }
     }
     match tenants.len() {
@@ -531,16 +560,11 @@ pub(crate) fn tenant_of(dir: &Path, explicit: Option<&str>) -> Result<String> {
 
 /// The snapshot time of an import: `--snapshot-time`, else the newest modification time of the JSON files
 /// (the closest the files come to saying when they were exported).
-pub(crate) fn snapshot_time_of(dir: &Path, explicit: Option<&str>) -> Result<Timestamp> {
+pub(crate) fn snapshot_time_of(dir: &Path, folder: &Folder, explicit: Option<&str>) -> Result<Timestamp> {
     if let Some(text) = explicit {
         return Timestamp::parse(text).with_context(|| format!("--snapshot-time {text:?} is not an RFC 3339 time"));
     }
-    let mut unread = Vec::new();
-    let newest = json_files(dir, &mut unread)?
-        .iter()
-        .filter_map(|(_, p)| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .max()
-        .with_context(|| format!("{} holds no .json file", dir.display()))?;
+    let newest = folder.newest.with_context(|| format!("{} holds no .json file", dir.display()))?;
     Ok(Timestamp::from_datetime(time::OffsetDateTime::from(newest)))
 }
 
@@ -549,11 +573,12 @@ pub(crate) async fn import_command(args: crate::ImportArgs) -> Result<u8> {
     if !args.from.is_dir() {
         bail!("--from {}: not a directory", args.from.display());
     }
-    let tenant_id = tenant_of(&args.from, args.tenant.as_deref())?;
-    let taken_at = snapshot_time_of(&args.from, args.snapshot_time.as_deref())?;
-    let ctx = SnapshotContext { tenant_id, taken_at };
     let started_at = Timestamp::from_datetime(time::OffsetDateTime::now_utc());
-    let imported = import_dir(&args.from, &ctx)?;
+    let folder = read_folder(&args.from)?;
+    let tenant_id = tenant_of(&args.from, &folder, args.tenant.as_deref())?;
+    let taken_at = snapshot_time_of(&args.from, &folder, args.snapshot_time.as_deref())?;
+    let ctx = SnapshotContext { tenant_id, taken_at };
+    let imported = import_folder(folder, &ctx);
     for unread in &imported.unread {
         eprintln!("not imported: {}: {}", unread.origin, unread.reason);
     }
@@ -653,7 +678,7 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/odd.json"), "[{\"x\": 1}]").unwrap();
-        let imported = import_dir(dir.path(), &ctx()).unwrap();
+        let imported = import_folder(read_folder(dir.path()).unwrap(), &ctx());
         assert_eq!(imported.files_read, 2);
         assert_eq!(imported.tables.cmk_bindings.len(), 1);
         assert_eq!(imported.tables.raw_responses.len(), 2);
@@ -677,7 +702,7 @@ mod tests {
         std::fs::write(dir.path().join("new.json"), bundle("bbb", 1_760_000_000).to_string()).unwrap();
         let listed = json!({"value": [{"kid": "https://kv1.vault.azure.net/keys/k/aaa", "attributes": {"enabled": false, "created": 1_700_000_000}}]});
         std::fs::write(dir.path().join("versions.json"), listed.to_string()).unwrap();
-        let imported = import_dir(dir.path(), &ctx()).unwrap();
+        let imported = import_folder(read_folder(dir.path()).unwrap(), &ctx());
         assert!(imported.unread.is_empty(), "{:?}", imported.unread);
         let t = &imported.tables;
         assert_eq!(t.keys.len(), 1);
@@ -690,11 +715,12 @@ mod tests {
     #[test]
     fn the_tenant_comes_from_the_vaults_or_must_be_given() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(tenant_of(dir.path(), None).unwrap_err().to_string().contains("--tenant"));
+        let tenant = |explicit| tenant_of(dir.path(), &read_folder(dir.path()).unwrap(), explicit);
+        assert!(tenant(None).unwrap_err().to_string().contains("--tenant"));
         let vault = json!({"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v",
                            "type": "Microsoft.KeyVault/vaults", "properties": {"tenantId": "ABC"}});
         std::fs::write(dir.path().join("v.json"), vault.to_string()).unwrap();
-        assert_eq!(tenant_of(dir.path(), None).unwrap(), "abc");
-        assert_eq!(tenant_of(dir.path(), Some(" XYZ ")).unwrap(), "xyz");
+        assert_eq!(tenant(None).unwrap(), "abc");
+        assert_eq!(tenant(Some(" XYZ ")).unwrap(), "xyz");
     }
 }

@@ -237,13 +237,12 @@ impl Assembler {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use serde_json::json;
 
     use super::*;
+    use collect_common::examples::body;
 
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
     const HASH: &str = "5e1f0c0ffee0000000000000000000000000000000000000000000000000000b";
     const EXAMPLE_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.ContainerRegistry/registries/myRegistry";
 
@@ -252,14 +251,6 @@ mod tests {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),
             taken_at: Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
         }
-    }
-
-    fn body_200(rel: &str) -> Value {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        doc["responses"]["200"]["body"].clone()
     }
 
     /// What one example registry must convert to.
@@ -293,7 +284,7 @@ mod tests {
         for case in cases() {
             let at = case.file;
             let mut assembler = Assembler::new(&ctx());
-            assembler.add(&body_200(case.file), HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assembler.add(&body(case.file, "200"), HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
             let tables = assembler.finish();
             assert_eq!((tables.container_registries.len(), tables.cmk_bindings.len()), (1, 1), "{at}");
             assert!(tables.coverage.is_empty(), "{at}");

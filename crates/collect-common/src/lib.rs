@@ -199,6 +199,19 @@ pub mod examples {
     /// The folder of example files (the project's copy; tests never read `../shared`).
     pub const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
 
+    /// The body of response `status` (`"200"`, `"201"`, ...) of an example file (`storage/2025-06-01/X.json`).
+    /// Panics (fails the calling test) when the file is missing or has no such body.
+    pub fn body(rel: &str, status: &str) -> serde_json::Value {
+        let path = Path::new(DIR).join(rel);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("example file {} is not JSON: {e}", path.display()));
+        let body = doc["responses"][status]["body"].clone();
+        assert!(body.is_object(), "{rel} has no {status} body");
+        body
+    }
+
     /// Paths relative to [`DIR`] (`storage/2025-06-01/X.json`) of every file under the given folders, sorted.
     /// Panics (fails the calling test) when a folder cannot be read.
     pub fn files_under(folders: &[&str]) -> BTreeSet<String> {

@@ -497,15 +497,14 @@ fn parent_before(id: &str, segment: &str) -> Option<String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use evidence::Timestamp;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::HANDLES;
+    use collect_common::examples::body;
 
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
     const HASH: &str = "5c1f0c0ffee0000000000000000000000000000000000000000000000000000b";
 
     const ACI_2022: &str = "containerinstance/2022-09-01/ContainerGroupEncryptionProperties.json";
@@ -531,17 +530,6 @@ mod tests {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),
             taken_at: Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
         }
-    }
-
-    /// The body of one response of an example file; panics (fails the test) when it is missing.
-    fn body(rel: &str, status: &str) -> Value {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        let body = doc["responses"][status]["body"].clone();
-        assert!(body.is_object(), "{rel} has no {status} body");
-        body
     }
 
     /// The rows one document yields on its own.

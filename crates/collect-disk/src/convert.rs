@@ -677,14 +677,12 @@ pub(crate) fn fold_agent_pool(cluster: &mut AksClusterRow, pool: &AgentPoolEvide
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use serde_json::{Value, json};
 
     use super::*;
     use crate::{Assembler, HANDLES};
 
-    pub(crate) const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
     pub(crate) const HASH: &str = "3b1f0c0ffee0000000000000000000000000000000000000000000000000000a";
 
     pub(crate) fn ctx() -> SnapshotContext {
@@ -694,16 +692,7 @@ mod tests {
         }
     }
 
-    /// The body of response `status` of an example file; panics (fails the test) when it is missing.
-    pub(crate) fn body(rel: &str, status: &str) -> Value {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        let body = doc["responses"][status]["body"].clone();
-        assert!(body.is_object(), "{rel} has no {status} body");
-        body
-    }
+    pub(crate) use collect_common::examples::body;
 
     /// A document of an example: the body, or item `item` of a list body.
     pub(crate) fn example(rel: &str, status: &str, item: Option<usize>) -> Value {

@@ -105,21 +105,17 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use collect_common::examples::body;
+
     use crate::Assembler;
 
     const HASH: &str = "3b1f0c0ffee0000000000000000000000000000000000000000000000000000a";
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
 
     fn ctx() -> SnapshotContext {
         SnapshotContext {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),
             taken_at: Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
         }
-    }
-
-    fn example_200(rel: &str) -> Value {
-        let text = std::fs::read_to_string(format!("{EXAMPLES}/{rel}")).unwrap();
-        serde_json::from_str::<Value>(&text).unwrap()["responses"]["200"]["body"].clone()
     }
 
     fn assemble(docs: &[Value]) -> Tables {
@@ -309,9 +305,9 @@ mod tests {
     #[test]
     fn the_example_disk_names_a_set_the_examples_do_not_hold() {
         let tables = assemble(&[
-            example_200("compute-diskrp/2025-01-02/Disk_Create_WithDiskEncryptionSet.json"),
-            example_200("compute-diskrp/2025-01-02/DiskEncryptionSet_Get.json"),
-            example_200("compute-vm/2025-04-01/VirtualMachine_Create_WithDiskEncryptionSetResource.json"),
+            body("compute-diskrp/2025-01-02/Disk_Create_WithDiskEncryptionSet.json", "200"),
+            body("compute-diskrp/2025-01-02/DiskEncryptionSet_Get.json", "200"),
+            body("compute-vm/2025-04-01/VirtualMachine_Create_WithDiskEncryptionSetResource.json", "200"),
         ]);
         assert_eq!(tables.cmk_bindings.len(), 1 + 1 + 3);
         for b in tables.cmk_bindings.iter().filter(|b| b.encryption_scope != "encryption_set") {

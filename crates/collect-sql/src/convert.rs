@@ -477,13 +477,10 @@ fn assemble(ctx: &SnapshotContext, resource_id: String, entry: Entry) -> (SqlSer
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use serde_json::json;
 
     use super::*;
-
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
 
     const SERVER_GET: &str = "sql/2023-08-01/ServerGet.json";
     const PROTECTOR_GET: &str = "sql/2023-08-01/EncryptionProtectorGet.json";
@@ -518,11 +515,7 @@ mod tests {
 
     /// The documents of an example file: the `200` body, or every item of a list body.
     fn documents(rel: &str) -> Vec<Value> {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        let body = doc["responses"]["200"]["body"].clone();
+        let body = collect_common::examples::body(rel, "200");
         match body.get("value") {
             Some(Value::Array(items)) => items.clone(),
             _ => vec![body],

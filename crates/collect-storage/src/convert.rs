@@ -186,14 +186,13 @@ fn parse_time(text: Option<&str>) -> Option<Timestamp> {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use evidence::VaultKind;
     use serde_json::{Value, json};
 
     use super::*;
+    use collect_common::examples::body;
 
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
     const HASH: &str = "3b1f0c0ffee0000000000000000000000000000000000000000000000000000a";
 
     const VAULT: &str = "https://myvault8569.vault.azure.net/";
@@ -209,15 +208,6 @@ mod tests {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),
             taken_at: Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
         }
-    }
-
-    /// The `200` body of an example file; panics (fails the test) when the file is missing.
-    fn body_200(rel: &str) -> Value {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        doc["responses"]["200"]["body"].clone()
     }
 
     fn ts(text: &str) -> Option<Timestamp> {
@@ -416,7 +406,7 @@ mod tests {
     }
 
     fn item_of(case: &Case) -> Value {
-        let body = body_200(case.file);
+        let body = body(case.file, "200");
         match case.item {
             None => body,
             Some(i) => {
@@ -492,7 +482,7 @@ mod tests {
 
     #[test]
     fn the_list_example_is_one_page_of_six_accounts() {
-        let page: wire::Page = serde_json::from_value(body_200(LIST)).unwrap();
+        let page: wire::Page = serde_json::from_value(body(LIST, "200")).unwrap();
         assert_eq!(page.value.as_ref().map(Vec::len), Some(6));
         assert_eq!(page.next_link, None);
         let listed = cases().iter().filter(|c| c.file == LIST).count();
@@ -511,8 +501,10 @@ mod tests {
     /// The federated (cross-tenant) create example, every binding column pinned.
     #[test]
     fn federated_binding_has_every_column() {
-        let item =
-            body_200("storage/2025-06-01/StorageAccountCreateUserAssignedIdentityWithFederatedIdentityClientId.json");
+        let item = body(
+            "storage/2025-06-01/StorageAccountCreateUserAssignedIdentityWithFederatedIdentityClientId.json",
+            "200",
+        );
         let id = "/subscriptions/{subscription-id}/resourceGroups/res9101/providers/Microsoft.Storage/storageAccounts/sto4445";
         let expected = CmkBinding {
             tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".to_string(),

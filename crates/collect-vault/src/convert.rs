@@ -519,14 +519,13 @@ fn epoch(seconds: Option<f64>) -> Option<Timestamp> {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on bad data: that is the failure.
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::Path;
 
     use evidence::VaultKind;
     use serde_json::{Value, json};
 
     use super::*;
+    use collect_common::examples::body;
 
-    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/arm-examples");
     const HASH: &str = "5e1ec7ed00000000000000000000000000000000000000000000000000000001";
     const ZERO: &str = "00000000-0000-0000-0000-000000000000";
     const VAULT_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/sample-resource-group/providers/microsoft.keyvault/vaults/sample-vault";
@@ -538,20 +537,9 @@ mod tests {
         }
     }
 
-    /// The `200` body of an example file; panics (fails the test) when the file is missing.
-    fn body_200(rel: &str) -> Value {
-        let path = Path::new(EXAMPLES).join(rel);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("example file {} is missing: {e}", path.display()));
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        let body = doc["responses"]["200"]["body"].clone();
-        assert!(body.is_object(), "{rel} has no 200 body");
-        body
-    }
-
     /// The items of a list example, checked against the expected count and next link.
     fn items(rel: &str, expected: usize, next_link: bool) -> Vec<Value> {
-        let page: wire::Page = serde_json::from_value(body_200(rel)).unwrap();
+        let page: wire::Page = serde_json::from_value(body(rel, "200")).unwrap();
         assert_eq!(page.next_link.is_some(), next_link, "{rel}: nextLink");
         let items = page.value.unwrap();
         assert_eq!(items.len(), expected, "{rel}: item count");
@@ -644,7 +632,7 @@ mod tests {
         for case in cases {
             let at = case.file;
             let item = match case.item {
-                None => body_200(case.file),
+                None => body(case.file, "200"),
                 // The example's nextLink carries the malformed `api-version=22025-05-01`.
                 Some((i, n)) => items(case.file, n, true)[i].clone(),
             };
@@ -687,7 +675,7 @@ mod tests {
 
     #[test]
     fn get_vault_2025_pins_every_vault_column() {
-        let (v, _) = key_vault(&ctx(), &body_200("keyvault-mgmt/2025-05-01/getVault.json"), HASH).unwrap();
+        let (v, _) = key_vault(&ctx(), &body("keyvault-mgmt/2025-05-01/getVault.json", "200"), HASH).unwrap();
         let expected = KeyVaultRow {
             tenant_id: "tenant-a".to_string(),
             snapshot_id: "20260115T100000Z".to_string(),
@@ -716,7 +704,7 @@ mod tests {
 
     #[test]
     fn every_managed_hsm_example_converts() {
-        let mut hsms = vec![(body_200("keyvault-mgmt/2025-05-01/ManagedHsm_Get.json"), "hsm1")];
+        let mut hsms = vec![(body("keyvault-mgmt/2025-05-01/ManagedHsm_Get.json", "200"), "hsm1")];
         let listed = items("keyvault-mgmt/2025-05-01/ManagedHsm_ListBySubscription.json", 2, true);
         hsms.push((listed[0].clone(), "hsm1"));
         hsms.push((listed[1].clone(), "hsm2"));
@@ -746,7 +734,7 @@ mod tests {
 
     #[test]
     fn get_key_bundle_gives_an_rsa_2048_key() {
-        let body = body_200("keyvault-dataplane/7.5/GetKey-example.json");
+        let body = body("keyvault-dataplane/7.5/GetKey-example.json", "200");
         let (k, v) = key_bundle(&ctx(), &body, true, HASH).unwrap();
         let version = "78deebed173b48e48f55abf87ed4cf71";
         let expected = KeyRow {
@@ -812,7 +800,7 @@ mod tests {
             "keyvault-dataplane/7.5/GetKeyRotationPolicy-example.json",
             "keyvault-dataplane/7.6/GetKeyRotationPolicy-example.json",
         ] {
-            let p = rotation_policy(&ctx(), &key, &body_200(file), HASH).unwrap();
+            let p = rotation_policy(&ctx(), &key, &body(file, "200"), HASH).unwrap();
             let expected = RotationPolicyRow {
                 tenant_id: "tenant-a".to_string(),
                 snapshot_id: "20260115T100000Z".to_string(),
@@ -837,7 +825,7 @@ mod tests {
     /// [`arm_key`], the route around a vault firewall that closes the data plane.
     #[test]
     fn arm_key_example_gives_the_same_rows_as_the_data_plane() {
-        let (k, v) = arm_key(&ctx(), &body_200("keyvault-mgmt/2025-05-01/getKey.json"), HASH).unwrap();
+        let (k, v) = arm_key(&ctx(), &body("keyvault-mgmt/2025-05-01/getKey.json", "200"), HASH).unwrap();
         assert_eq!(k.key_vault_uri, "https://sample-vault-name.vault.azure.net/", ":443 dropped");
         assert_eq!(k.vault_kind, "key_vault");
         assert_eq!(k.key_name, "sample-key-name");
@@ -902,7 +890,7 @@ mod tests {
         let queried = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sample-resource-group/providers/Microsoft.KeyVault/vaults/sample-vault/";
         for case in cases {
             let at = case.file;
-            let item = if case.list { items(case.file, 1, false)[0].clone() } else { body_200(case.file) };
+            let item = if case.list { items(case.file, 1, false)[0].clone() } else { body(case.file, "200") };
             let a = role_assignment(&ctx(), queried, &item, HASH).unwrap_or_else(|e| panic!("{at}: {e}"));
             assert_eq!(a.rbac_system, "azure_rbac", "{at}");
             assert_eq!(a.queried_scope, VAULT_ID, "{at}");
@@ -928,7 +916,7 @@ mod tests {
             "authorization/2015-07-01/GetRoleDefinitionById.json",
             "authorization/2022-04-01/GetRoleDefinitionById.json",
         ] {
-            let err = role_assignment(&ctx(), VAULT_ID, &body_200(file), HASH).unwrap_err();
+            let err = role_assignment(&ctx(), VAULT_ID, &body(file, "200"), HASH).unwrap_err();
             assert!(matches!(err, ConvertError::MissingField { field: "properties.principalId", .. }), "{file}: {err}");
         }
     }
