@@ -9,13 +9,15 @@ mod jws;
 pub mod manifest;
 mod package;
 mod parquet_writer;
+mod read;
 pub mod signature;
 mod verify;
 
 pub use jws::public_key_pem_from_jwk;
 pub use manifest::{CollectionInfo, Manifest, ManifestFile, PreviousPackage};
 pub use package::{PackageWriter, WrittenFile, WrittenPackage, add_signature};
-pub use parquet_writer::{BATCH_ROWS, HashingWriter, write_table};
+pub use parquet_writer::{BATCH_ROWS, HashingWriter, write_batches, write_table};
+pub use read::{read_table, table_batches, table_path};
 pub use signature::{LocalSigningKey, ManifestSignature, SignatureInfo};
 pub use verify::{ChainReport, Problem, TrustAnchors, VerifyReport, verify_chain, verify_package};
 
@@ -72,6 +74,16 @@ pub enum Error {
     #[error("key file {path}: {reason}")]
     Key {
         /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A table that cannot be read back.
+    #[error("reading table {table} from {path}: {reason}")]
+    Read {
+        /// Table name.
+        table: String,
+        /// The file.
         path: PathBuf,
         /// What is wrong.
         reason: String,

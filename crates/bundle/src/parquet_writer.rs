@@ -101,3 +101,32 @@ pub fn write_table<T: Table, W: Write + Send>(
     let hashing = writer.into_inner().map_err(parquet_err)?;
     Ok(hashing.finish())
 }
+
+/// Writes record batches of any schema (for example a diff, which is not an evidence table) with the same fixed
+/// properties as [`write_table`], so the same batches always give the same bytes. The batches come from an
+/// iterator, so a caller can stream them without holding the table. Returns the writer, SHA-256, byte count and
+/// row count.
+pub fn write_batches<W: Write + Send, E: std::fmt::Display>(
+    name: &'static str,
+    schema: arrow_schema::SchemaRef,
+    batches: impl IntoIterator<Item = Result<arrow_array::RecordBatch, E>>,
+    out: W,
+    path_for_errors: &Path,
+) -> Result<(W, String, u64, u64), Error> {
+    let parquet_err = |source| Error::Parquet { table: name, path: path_for_errors.to_path_buf(), source };
+    let mut writer =
+        ArrowWriter::try_new(HashingWriter::new(out), schema, Some(writer_properties())).map_err(parquet_err)?;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| Error::Read {
+            table: name.to_string(),
+            path: path_for_errors.to_path_buf(),
+            reason: format!("producing the rows failed: {e}"),
+        })?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).map_err(parquet_err)?;
+    }
+    let hashing = writer.into_inner().map_err(parquet_err)?;
+    let (out, sha, bytes) = hashing.finish();
+    Ok((out, sha, bytes, rows))
+}

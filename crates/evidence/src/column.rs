@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, BinaryArray, BooleanArray, Int64Array, StringArray, TimestampMicrosecondArray};
-use arrow_schema::{DataType, Field, TimeUnit};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Int64Array, ListArray, StringArray, TimestampMicrosecondArray,
+};
+use arrow_schema::{ArrowError, DataType, Field, TimeUnit};
 
 use crate::Timestamp;
 
@@ -21,6 +23,29 @@ pub trait Column {
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef
     where
         Self: 'a;
+    /// Reads every value of a column back (the inverse of [`Column::build`]). Fails when the array has another
+    /// type, or holds a null where the column may not.
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError>
+    where
+        Self: Sized;
+}
+
+/// The array as its concrete type, or an error naming both types.
+pub fn downcast<'a, A: Array + 'static>(array: &'a dyn Array, expected: &str) -> Result<&'a A, ArrowError> {
+    array
+        .as_any()
+        .downcast_ref::<A>()
+        .ok_or_else(|| ArrowError::SchemaError(format!("expected a {expected} column, found {}", array.data_type())))
+}
+
+fn required<T>(values: Vec<Option<T>>) -> Result<Vec<T>, ArrowError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.ok_or_else(|| ArrowError::InvalidArgumentError(format!("null in a non-null column at row {i}")))
+        })
+        .collect()
 }
 
 fn utc_micros() -> DataType {
@@ -28,7 +53,7 @@ fn utc_micros() -> DataType {
 }
 
 macro_rules! primitive_column {
-    ($rust:ty, $dt:expr, $array:ty, |$v:ident| $conv:expr) => {
+    ($rust:ty, $dt:expr, $array:ty, |$v:ident| $conv:expr, |$r:ident| $back:expr) => {
         impl Column for $rust {
             fn data_type() -> DataType {
                 $dt
@@ -38,6 +63,9 @@ macro_rules! primitive_column {
             }
             fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
                 Arc::new(<$array>::from_iter_values(values.map(|$v| $conv)))
+            }
+            fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+                required(<Option<$rust> as Column>::read(array)?)
             }
         }
         impl Column for Option<$rust> {
@@ -50,13 +78,17 @@ macro_rules! primitive_column {
             fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
                 Arc::new(values.map(|o| o.as_ref().map(|$v| $conv)).collect::<$array>())
             }
+            fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+                let typed = downcast::<$array>(array, stringify!($array))?;
+                Ok(typed.iter().map(|o| o.map(|$r| $back)).collect())
+            }
         }
     };
 }
 
-primitive_column!(String, DataType::Utf8, StringArray, |v| v.as_str());
-primitive_column!(i64, DataType::Int64, Int64Array, |v| *v);
-primitive_column!(Vec<u8>, DataType::Binary, BinaryArray, |v| v.as_slice());
+primitive_column!(String, DataType::Utf8, StringArray, |v| v.as_str(), |r| r.to_string());
+primitive_column!(i64, DataType::Int64, Int64Array, |v| *v, |r| r);
+primitive_column!(Vec<u8>, DataType::Binary, BinaryArray, |v| v.as_slice(), |r| r.to_vec());
 
 impl Column for bool {
     fn data_type() -> DataType {
@@ -67,6 +99,9 @@ impl Column for bool {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         Arc::new(values.map(|v| Some(*v)).collect::<BooleanArray>())
+    }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        required(<Option<bool> as Column>::read(array)?)
     }
 }
 
@@ -80,6 +115,9 @@ impl Column for Option<bool> {
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         Arc::new(values.copied().collect::<BooleanArray>())
     }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        Ok(downcast::<BooleanArray>(array, "Boolean")?.iter().collect())
+    }
 }
 
 impl Column for Timestamp {
@@ -92,6 +130,9 @@ impl Column for Timestamp {
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         Arc::new(TimestampMicrosecondArray::from_iter_values(values.map(|t| t.micros())).with_timezone("UTC"))
     }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        required(<Option<Timestamp> as Column>::read(array)?)
+    }
 }
 
 impl Column for Option<Timestamp> {
@@ -103,6 +144,10 @@ impl Column for Option<Timestamp> {
     }
     fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         Arc::new(values.map(|o| o.map(|t| t.micros())).collect::<TimestampMicrosecondArray>().with_timezone("UTC"))
+    }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        let typed = downcast::<TimestampMicrosecondArray>(array, "Timestamp(µs, UTC)")?;
+        Ok(typed.iter().map(|o| o.map(Timestamp::from_micros)).collect())
     }
 }
 
@@ -129,5 +174,19 @@ impl Column for Option<Vec<String>> {
             }
         }
         Arc::new(builder.finish())
+    }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        let lists = downcast::<ListArray>(array, "List<Utf8>")?;
+        let mut out = Vec::with_capacity(lists.len());
+        for i in 0..lists.len() {
+            if lists.is_null(i) {
+                out.push(None);
+                continue;
+            }
+            let items = lists.value(i);
+            let strings = downcast::<StringArray>(items.as_ref(), "Utf8 list item")?;
+            out.push(Some(required(strings.iter().map(|s| s.map(str::to_string)).collect())?));
+        }
+        Ok(out)
     }
 }

@@ -19,6 +19,9 @@ pub trait Table: Sized + Ord + Send + Sync {
     /// Sorts rows by primary key, then by every other column, so that output is deterministic whatever order
     /// the collectors produced the rows in.
     fn sort(rows: &mut [Self]);
+    /// Reads rows back from a record batch with this table's columns (found by name; extra columns are
+    /// ignored). Fails, naming the column, when one is missing or has another type.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, ArrowError>;
 }
 
 /// Declares an evidence table. Doc comments on the struct and on each field become the table and column
@@ -77,6 +80,31 @@ macro_rules! evidence_table {
 
             fn sort(rows: &mut [Self]) {
                 rows.sort_unstable_by(|a, b| ($(&a.$key,)+).cmp(&($(&b.$key,)+)).then_with(|| a.cmp(b)));
+            }
+
+            fn from_batch(batch: &arrow_array::RecordBatch) -> Result<Vec<Self>, arrow_schema::ArrowError> {
+                $(
+                    let $field: Vec<$ty> = {
+                        let column = batch.column_by_name(stringify!($field)).ok_or_else(|| {
+                            arrow_schema::ArrowError::SchemaError(format!(
+                                "table {}: column {} is missing", $name, stringify!($field)
+                            ))
+                        })?;
+                        <$ty as $crate::column::Column>::read(column.as_ref()).map_err(|e| {
+                            arrow_schema::ArrowError::SchemaError(format!(
+                                "table {}: column {}: {e}", $name, stringify!($field)
+                            ))
+                        })?
+                    };
+                    let mut $field = $field.into_iter();
+                )+
+                let mut rows = Vec::with_capacity(batch.num_rows());
+                for _ in 0..batch.num_rows() {
+                    rows.push(Self { $( $field: $field.next().ok_or_else(|| {
+                        arrow_schema::ArrowError::SchemaError(format!("table {}: short column", $name))
+                    })?, )+ });
+                }
+                Ok(rows)
             }
         }
     };
