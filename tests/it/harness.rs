@@ -18,14 +18,23 @@ fn visible_dirs(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The only package directory under `out` (`<out>/<tenant>/<snapshot>`); key files beside them are ignored.
-pub fn package_dir(out: &Path) -> PathBuf {
+/// Every package directory under `out` (`<out>/<tenant>/<snapshot>`), oldest snapshot first; key files and
+/// diff folders (`<out>/diff-*`, which hold files only) are not packages.
+pub fn package_dirs(out: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for tenant in visible_dirs(out) {
         found.extend(visible_dirs(&tenant));
     }
-    assert_eq!(found.len(), 1, "expected exactly one package under {}: {found:?}", out.display());
-    found.remove(0)
+    found.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+    found
+}
+
+/// The first package under `out`: the only one of a `collect`, the first collection of a `demo` (whose drill
+/// writes a second).
+pub fn package_dir(out: &Path) -> PathBuf {
+    let found = package_dirs(out);
+    assert!(!found.is_empty() && found.len() <= 2, "expected one or two packages under {}: {found:?}", out.display());
+    found[0].clone()
 }
 
 /// The Python with duckdb and pyarrow that `cargo xtask ci` prepares. Tests that need it fail (never skip)
@@ -174,3 +183,17 @@ pub fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("{program} is needed by this test and could not be run ({e}); .ci/run installs it"))
 }
+
+/// `cmk-evidence collect` from a standalone simulator at the fixed snapshot `time`, signed with `key` if given.
+pub fn collect_from(sim: &StandaloneSim, out: &Path, time: &str, key: Option<&Path>) -> Output {
+    let out = out.to_str().expect("utf-8");
+    let mut args = vec!["collect", "--tenant", SIM_TENANT, "--credential", "client-secret", "--simulator", &sim.addr];
+    args.extend(["--snapshot-time", time, "--max-retry-after", "2", "--out", out]);
+    if let Some(key) = key {
+        args.extend(["--signing-key", key.to_str().expect("utf-8")]);
+    }
+    run_binary_env(&args, &[("AZURE_CLIENT_ID", SIM_CLIENT_ID), ("AZURE_CLIENT_SECRET", SIM_SECRET)], COLLECT_LIMIT)
+}
+
+/// Time limit of one collection from the simulator.
+const COLLECT_LIMIT: Duration = Duration::from_secs(120);

@@ -8,6 +8,7 @@
 mod harness;
 
 mod demo;
+mod diff;
 mod faults;
 mod import;
 mod package;

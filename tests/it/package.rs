@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::harness::{
-    SIM_CLIENT_ID, SIM_SECRET, SIM_TENANT, StandaloneSim, package_dir, run_binary, run_binary_env, tool,
+    SIM_CLIENT_ID, SIM_SECRET, SIM_TENANT, StandaloneSim, collect_from, package_dir, run_binary, run_binary_env, tool,
 };
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -165,16 +165,6 @@ fn every_tampering_is_caught_and_names_the_file() {
     let o = run_binary(&["verify", package.to_str().expect("utf-8")], LIMIT);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("no trusted key"));
-}
-
-fn collect_from(sim: &StandaloneSim, out: &Path, time: &str, key: Option<&Path>) -> std::process::Output {
-    let out = out.to_str().expect("utf-8");
-    let mut args = vec!["collect", "--tenant", SIM_TENANT, "--credential", "client-secret", "--simulator", &sim.addr];
-    args.extend(["--snapshot-time", time, "--max-retry-after", "2", "--out", out]);
-    if let Some(key) = key {
-        args.extend(["--signing-key", key.to_str().expect("utf-8")]);
-    }
-    run_binary_env(&args, &[("AZURE_CLIENT_ID", SIM_CLIENT_ID), ("AZURE_CLIENT_SECRET", SIM_SECRET)], LIMIT)
 }
 
 #[test]

@@ -255,15 +255,20 @@ pub(crate) fn storage_account(estate: &Scenario, a: &StorageAccount, cloud: Clou
 }
 
 fn network_acls(n: &NetworkAclsSpec) -> Value {
-    json!({
-        "bypass": n.bypass,
-        "defaultAction": n.default_action,
-        "ipRules": n.ip_rules.iter().map(|r| json!({ "value": r })).collect::<Vec<_>>(),
-        "virtualNetworkRules": n.virtual_network_rules.iter().map(|id| json!({
-            "id": id.to_ascii_lowercase(),
-            "ignoreMissingVnetServiceEndpoint": false,
-        })).collect::<Vec<_>>(),
-    })
+    let mut acls = Map::new();
+    insert_opt(&mut acls, "bypass", n.bypass.as_ref());
+    insert_opt(&mut acls, "defaultAction", n.default_action.as_ref());
+    acls.insert("ipRules".into(), json!(n.ip_rules.iter().map(|r| json!({ "value": r })).collect::<Vec<_>>()));
+    acls.insert(
+        "virtualNetworkRules".into(),
+        json!(
+            n.virtual_network_rules
+                .iter()
+                .map(|id| json!({ "id": id.to_ascii_lowercase(), "ignoreMissingVnetServiceEndpoint": false }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    Value::Object(acls)
 }
 
 fn system_data(created: Option<time::OffsetDateTime>, created_by: Option<&str>) -> Option<Value> {

@@ -1,5 +1,5 @@
 //! The crate's one error type: loading and validating scenarios, starting the server, and driving a running
-//! simulator (rotating keys, disabling versions).
+//! simulator (rotating keys, disabling versions, removing role assignments, changing vault settings, drills).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,5 +86,42 @@ pub enum Error {
         key: String,
         /// The version asked for.
         version: String,
+    },
+    /// A vault or managed HSM named in a control call does not exist in the running scenario.
+    #[error("no vault or managed HSM '{vault}' in the running scenario")]
+    UnknownVault {
+        /// The name asked for.
+        vault: String,
+    },
+    /// `RunningSim::remove_role_assignment` matched no assignment.
+    #[error(
+        "no role assignment of principal '{principal_id}' at scope '{scope}'{}",
+        role.as_ref().map(|r| format!(" with role '{r}'")).unwrap_or_default()
+    )]
+    NoRoleAssignment {
+        /// The principal (object id) asked for.
+        principal_id: String,
+        /// The scope asked for (an ARM scope or `hsm:<hsm name>:<local scope>`).
+        scope: String,
+        /// The role definition GUID asked for, if any.
+        role: Option<String>,
+    },
+    /// `RunningSim::set_vault_setting` was given a setting the vault or managed HSM cannot take.
+    #[error("cannot set {setting} on '{vault}': {problem}")]
+    VaultSetting {
+        /// Vault or managed HSM name.
+        vault: String,
+        /// The setting, e.g. `rbac_authorization = true`.
+        setting: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A drill step built in code cannot be applied (a scenario's `[[drill]]` is checked when it loads).
+    #[error("drill step '{step}': {problem}")]
+    DrillStep {
+        /// The step, as `DrillStep`'s `Display` writes it.
+        step: String,
+        /// What is wrong.
+        problem: String,
     },
 }

@@ -64,7 +64,8 @@
 //! unknown fields, so a typo fails with its line number):
 //!
 //! - `extends?` — name of a built-in scenario whose entries come first (this file's lists are appended; its
-//!   `[tenant]`, `[credentials]`, `[simulation]` replace the base's when present). `description?`.
+//!   `[tenant]`, `[credentials]`, `[simulation]` and `[[drill]]` replace the base's when present).
+//!   `description?`.
 //! - `[tenant]` `id`, `display_name`, `default_domain`, `country_code?`, `authority_host?`.
 //! - `[credentials]` the service principal the simulator accepts: `client_id`, `client_secret`, `object_id`,
 //!   `accept_client_assertion?` (default true: any non-empty assertion for `client_id`).
@@ -141,6 +142,11 @@
 //! - `[[faults]]` `name`, `kind` (`throttle` 429 + `Retry-After` | `unavailable` 503 | `slow` | `malformed`
 //!   truncated body | `forbidden` 403 | `server_error` 500), `path_contains`, `method?`, `host?`, `times?`
 //!   (absent = always), `retry_after_seconds?` (throttle default 10), `delay_ms` (slow).
+//! - `[[drill]]` the changes `cmk-evidence demo` applies between its two collections ([`DrillStep`], see
+//!   "Drills" below), one `action` each: `rotate_key` {`vault`, `key`}; `advance_clock` {`by`};
+//!   `disable_version` / `enable_version` {`vault`, `key`, `version`}; `remove_role_assignment` {`principal_id`,
+//!   `scope`, `role?`}; `set_vault` {`vault`, `setting`, `value?`}. Unlike the other lists, a file's own
+//!   `[[drill]]` REPLACES the one it `extends`.
 //!
 //! # Modelling choices worth knowing
 //!
@@ -164,6 +170,42 @@
 //!   `ManagedEnvironments/Certificates`, ACI writes `tenantId` for user-assigned identities too.
 //! - Raw documents are served as the same JSON value (object keys may come back in another order) and are listed
 //!   in `GET .../resources` only when top-level, as ARM does.
+//!
+//! # Run-time controls and drills
+//!
+//! A [`RunningSim`] can be changed while it serves, to model what happens to an estate between two
+//! collections: [`RunningSim::rotate_key`], [`RunningSim::disable_key_version`] /
+//! [`RunningSim::enable_key_version`], [`RunningSim::advance_clock`] (resources that follow the latest version
+//! adopt a rotated one after their adoption delay), [`RunningSim::remove_role_assignment`] (ARM, or Managed HSM
+//! local RBAC with a scope `hsm:<hsm name>:<local scope>`) and [`RunningSim::set_vault_setting`] (a
+//! [`VaultSetting`]: soft delete, retention, purge protection, RBAC mode, public network access, network default
+//! action and bypass; `None` makes the property absent). Nothing reads the wall clock: the simulator's clock
+//! starts at the scenario's `now` ([`Scenario::clock`]) and moves only when told.
+//!
+//! A scenario's `[[drill]]` ([`Scenario::drill`]) writes such changes as data, in order. Each entry is checked
+//! when the scenario loads — unknown vault, HSM, key or version (`#N` counted with the rotations earlier in the
+//! drill), a duration that is not ISO 8601, an unknown setting or a value of the wrong type, a role assignment
+//! that matches nothing — by rehearsing the whole drill on a copy of the estate; errors name the file, the line
+//! and the entry (1-based). A version written `previous` is resolved when applied: the newest version older
+//! than the key's newest. [`RunningSim::apply_drill_step`] applies one step and returns a line with what only
+//! the run knows (the new version id and who adopted it, what `previous` resolved to and who uses it, how many
+//! role assignments went, the new clock); a step reads as one line through `Display`.
+//!
+//! ```no_run
+//! # async fn drill() -> Result<(), azure_sim::Error> {
+//! use azure_sim::{Scenario, SimOptions};
+//!
+//! let scenario = Scenario::default_scenario();
+//! let steps = scenario.drill().to_vec();
+//! let sim = azure_sim::start(scenario, SimOptions::default()).await?;
+//! // ... first collection ...
+//! for step in &steps {
+//!     println!("{step}: {}", sim.apply_drill_step(step)?);
+//! }
+//! // ... second collection ...
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
 //!
 //! # Signing
 //!
@@ -208,5 +250,5 @@ mod timestamps;
 mod token;
 
 pub use error::Error;
-pub use scenario::Scenario;
+pub use scenario::{DrillStep, Scenario, SettingValue, VaultSetting};
 pub use server::{RunningSim, SimOptions, SimStats, serve_forever, start};

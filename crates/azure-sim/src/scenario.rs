@@ -1,7 +1,8 @@
 //! Scenarios: the estate the simulator pretends to be (tenant, subscriptions, storage accounts, vaults, managed
 //! HSMs, keys, identities, role assignments, the compute, SQL, container and web resources of `services`, raw
-//! documents, faults), read from TOML data files and checked for consistency before anything is served. The format is documented in the crate docs and at the top of
-//! `scenarios/default.toml`.
+//! documents, faults) and the drill of changes to apply at run time (`drill`), read from TOML data files and
+//! checked for consistency before anything is served. The format is documented in the crate docs and at the top
+//! of `scenarios/default.toml`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,11 +15,13 @@ use crate::material;
 use crate::resource_id::{ResourceId, scope_key};
 use crate::timestamps::{IsoDuration, Timestamp};
 
+mod drill;
 mod raw;
 mod service_validation;
 mod services;
 mod validation;
 
+pub use drill::{DrillStep, SettingValue, VaultSetting};
 pub(crate) use raw::RawResource;
 pub(crate) use services::*;
 use validation::Validator;
@@ -87,6 +90,10 @@ struct ScenarioFile {
     raw_resources: Vec<RawResourceSpec>,
     #[serde(default)]
     faults: Vec<FaultSpec>,
+    /// The changes `cmk-evidence demo` applies between its two collections (replaces the base's through
+    /// `extends` when present).
+    #[serde(default)]
+    drill: Vec<DrillStep>,
     /// Entries per table inherited through `extends` (they precede this file's own entries).
     #[serde(skip)]
     inherited: BTreeMap<String, usize>,
@@ -173,10 +180,12 @@ pub(crate) struct IdentitySpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NetworkAclsSpec {
-    #[serde(default = "azure_services")]
-    pub(crate) bypass: String,
-    #[serde(default = "allow")]
-    pub(crate) default_action: String,
+    /// Always set from a scenario file (default `AzureServices`); a drill may make it absent.
+    #[serde(default = "some_azure_services")]
+    pub(crate) bypass: Option<String>,
+    /// Always set from a scenario file (default `Allow`); a drill may make it absent.
+    #[serde(default = "some_allow")]
+    pub(crate) default_action: Option<String>,
     #[serde(default)]
     pub(crate) ip_rules: Vec<String>,
     #[serde(default)]
@@ -527,8 +536,11 @@ fn yes() -> bool {
 fn enabled_state() -> String {
     "Enabled".into()
 }
-fn azure_services() -> String {
-    "AzureServices".into()
+fn some_azure_services() -> Option<String> {
+    Some("AzureServices".into())
+}
+fn some_allow() -> Option<String> {
+    Some("Allow".into())
 }
 fn allow() -> String {
     "Allow".into()
@@ -727,6 +739,8 @@ pub struct Scenario {
     /// Verbatim documents ([`Scenario::add_raw_resource`], `[[raw_resources]]`).
     pub(crate) raw_resources: Vec<RawResource>,
     pub(crate) faults: Vec<FaultSpec>,
+    /// The scenario's `[[drill]]`, checked against the estate at load time.
+    pub(crate) drill: Vec<DrillStep>,
     /// Rotations performed at run time, to derive fresh version ids.
     pub(crate) rotations: u64,
 }
@@ -802,6 +816,13 @@ impl Scenario {
     /// The scenario's own one-line description, if it has one.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
+    }
+
+    /// The scenario's `[[drill]]`: the changes `cmk-evidence demo` applies between its two collections, in
+    /// order, each checked against the estate when the scenario loaded. Apply them with
+    /// [`RunningSim::apply_drill_step`](crate::RunningSim::apply_drill_step).
+    pub fn drill(&self) -> &[DrillStep] {
+        &self.drill
     }
 
     // ----- lookups used by the server -----
@@ -889,7 +910,7 @@ impl Scenario {
                 cmk.pending = Some((id.clone(), now + cmk.adoption_delay.unwrap_or(delay)));
             }
         }
-        for binding in self.services.key_bindings_mut() {
+        for (_, binding) in self.services.key_bindings_mut() {
             if binding.adopts(&container_key, &name) {
                 binding.pending = Some((id.clone(), now + binding.adoption_delay.unwrap_or(delay)));
             }
@@ -924,27 +945,34 @@ impl Scenario {
         Ok(())
     }
 
-    /// Move the clock forward and let resources adopt versions whose adoption time has come.
-    pub(crate) fn advance_clock(&mut self, by: time::Duration) {
+    /// Move the clock forward and let resources adopt versions whose adoption time has come. Returns what was
+    /// adopted, as `(resource name, version id)`.
+    pub(crate) fn advance_clock(&mut self, by: time::Duration) -> Vec<(String, String)> {
         self.now += by;
-        self.apply_due_adoptions();
+        self.apply_due_adoptions()
     }
 
-    fn apply_due_adoptions(&mut self) {
+    /// Adopt every pending version whose time has come; returns `(resource name, version id)` of each adoption.
+    fn apply_due_adoptions(&mut self) -> Vec<(String, String)> {
         let now = self.now;
+        let mut adopted = Vec::new();
         for account in &mut self.storage_accounts {
             if let Some(cmk) = account.cmk.as_mut()
                 && let Some((version, due)) = cmk.pending.clone()
                 && due <= now
             {
+                adopted.push((account.id.name.clone(), version.clone()));
                 cmk.in_use_version = version;
                 cmk.last_key_rotation = Some(due);
                 cmk.pending = None;
             }
         }
-        for binding in self.services.key_bindings_mut() {
-            binding.apply_due(now);
+        for (id, binding) in self.services.key_bindings_mut() {
+            if binding.apply_due(now) {
+                adopted.push((id.name.clone(), binding.in_use_version.clone()));
+            }
         }
+        adopted
     }
 }
 
@@ -962,7 +990,8 @@ fn parse_file(text: &str, origin: &str) -> Result<ScenarioFile, Error> {
 }
 
 /// Apply `extends = "<builtin>"`: the base's lists come first, this file's entries are appended, and this
-/// file's `[tenant]`, `[credentials]`, `[simulation]` and `description` replace the base's when present.
+/// file's `[tenant]`, `[credentials]`, `[simulation]`, `description` and `[[drill]]` replace the base's when
+/// present.
 fn resolve_extends(file: ScenarioFile, origin: &str, depth: usize) -> Result<ScenarioFile, Error> {
     let Some(base_name) = file.extends.clone() else {
         return Ok(file);
@@ -1007,6 +1036,8 @@ fn resolve_extends(file: ScenarioFile, origin: &str, depth: usize) -> Result<Sce
         ("web_apps".to_string(), merged.web_apps.len()),
         ("raw_resources".to_string(), merged.raw_resources.len()),
         ("faults".to_string(), merged.faults.len()),
+        // A file's own drill replaces the base's, so its entries are then counted from this file's first.
+        ("drill".to_string(), if file.drill.is_empty() { merged.drill.len() } else { 0 }),
     ]);
     if file.description.is_some() {
         merged.description = file.description;
@@ -1041,6 +1072,9 @@ fn resolve_extends(file: ScenarioFile, origin: &str, depth: usize) -> Result<Sce
     merged.web_apps.extend(file.web_apps);
     merged.raw_resources.extend(file.raw_resources);
     merged.faults.extend(file.faults);
+    if !file.drill.is_empty() {
+        merged.drill = file.drill;
+    }
     Ok(merged)
 }
 
@@ -1298,8 +1332,11 @@ key_name = "k"
         assert_eq!(des.earlier_versions, vec!["f5d3d9972d09123a0310dcbfbd3915df".to_string()]);
         let sql = sql_key(&s, "sqlmi-contoso-prod");
         assert_eq!(sql.in_use_version, rotated["tde-sqlmi-prod"]);
+        // The registry has its own adoption delay (6 h, for the drill): not yet, then after it.
+        assert_ne!(acr_key(&s, "acrcontosoprod").in_use_version, rotated["cmk-acr-prod"]);
+        s.advance_clock(time::Duration::hours(4));
         assert_eq!(acr_key(&s, "acrcontosoprod").in_use_version, rotated["cmk-acr-prod"]);
-        assert_eq!(acr_key(&s, "acrcontosoprod").last_key_rotation, Some(due));
+        assert_eq!(acr_key(&s, "acrcontosoprod").last_key_rotation, Some(before.now + time::Duration::hours(6)));
 
         // Pinned: the legacy DES and MI, every container group, the AKS KMS key.
         for (a, b) in [
@@ -1317,10 +1354,12 @@ key_name = "k"
 
     #[test]
     fn a_resource_may_override_the_adoption_delay() {
+        // The default registry waits 6 h (for the drill); an hour here.
         let text = BUILTINS[0].1.replace(
-            "key = { vault = \"kv-contoso-apps\", name = \"cmk-acr-prod\", last_key_rotation",
-            "key = { vault = \"kv-contoso-apps\", name = \"cmk-acr-prod\", adoption_delay = \"PT1H\", last_key_rotation",
+            "name = \"cmk-acr-prod\", last_key_rotation = \"2026-08-09T07:41:03.0012345Z\", adoption_delay = \"PT6H\"",
+            "name = \"cmk-acr-prod\", last_key_rotation = \"2026-08-09T07:41:03.0012345Z\", adoption_delay = \"PT1H\"",
         );
+        assert_ne!(text, BUILTINS[0].1, "the registry's key line changed: update this test");
         let mut s = Scenario::from_toml_str(&text, "delay.toml").unwrap();
         s.adoption_delay = time::Duration::hours(24);
         let acr = s.rotate_key("kv-contoso-apps", "cmk-acr-prod").unwrap();

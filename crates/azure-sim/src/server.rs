@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use crate::error::Error;
 use crate::faults::{FaultAction, FaultBook};
 use crate::quota::ReadQuota;
-use crate::scenario::{ContainerKind, Scenario, vault_host_kind};
+use crate::scenario::{ContainerKind, DrillStep, Scenario, VaultSetting, vault_host_kind};
 use crate::{arm, dataplane, token};
 
 /// Largest request body read (token forms are tiny; nothing else has a body).
@@ -429,6 +429,32 @@ impl RunningSim {
     /// Re-enable one key version.
     pub fn enable_key_version(&self, vault: &str, key: &str, version: &str) -> Result<(), Error> {
         self.sim.estate().set_version_enabled(vault, key, version, true)
+    }
+
+    /// Remove role assignments of `principal_id` (case-insensitive) at exactly `scope`, and of `role` (a role
+    /// definition GUID) when given. `scope` is an ARM scope, compared case-insensitively with a trailing `/`
+    /// ignored, or `hsm:<hsm name>:<local scope>` (e.g. `hsm:mhsm-contoso-prod:/keys/cmk-hsm-aci`) for Managed
+    /// HSM local RBAC. Removed assignments leave the role assignment lists (ARM and Managed HSM) and no longer
+    /// grant `sign`. Returns how many were removed; none matching is [`Error::NoRoleAssignment`].
+    pub fn remove_role_assignment(&self, principal_id: &str, scope: &str, role: Option<&str>) -> Result<usize, Error> {
+        self.sim.estate().remove_role_assignment(principal_id, scope, role)
+    }
+
+    /// Change a protection or network setting of a vault or managed HSM (`vault_or_hsm` is its name): what ARM
+    /// serves for it (GET and lists) and the `recoveryLevel` / `recoverableDays` its keys report. `None` makes
+    /// the property absent. Network settings on a vault without `networkAcls` create one with Azure's defaults
+    /// for the other fields. [`VaultSetting::RbacAuthorization`] on a managed HSM and a retention outside 7..=90
+    /// days are [`Error::VaultSetting`]; see [`VaultSetting`] for what real Azure would refuse.
+    pub fn set_vault_setting(&self, vault_or_hsm: &str, setting: VaultSetting) -> Result<(), Error> {
+        self.sim.estate().set_vault_setting(vault_or_hsm, setting).map(|_| ())
+    }
+
+    /// Apply one step of a drill ([`Scenario::drill`]) and return one line saying what happened, with what is
+    /// only known at run time: the new version id of a rotation and which resources adopted it, which version
+    /// `previous` or `#N` resolved to and who uses it, how many role assignments were removed, the new clock and
+    /// the adoptions it let happen, a setting's previous value.
+    pub fn apply_drill_step(&self, step: &DrillStep) -> Result<String, Error> {
+        self.sim.estate().apply_drill_step(step)
     }
 }
 

@@ -247,6 +247,7 @@ impl Scenario {
             services: Default::default(),
             raw_resources: Vec::new(),
             faults: Vec::new(),
+            drill: Vec::new(),
             ..base
         }
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use azure_sim::{RunningSim, Scenario, SimOptions};
+use azure_sim::{DrillStep, RunningSim, Scenario, SettingValue, SimOptions, VaultSetting};
 use serde_json::Value;
 
 const ARM: &str = "management.azure.com";
@@ -977,7 +977,7 @@ async fn rotation_and_disabling_change_what_is_served() {
         .get(
             ARM,
             &format!(
-                "/subscriptions/{SUB_PROD}/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stcontosoprod02?api-version=2025-06-01"
+                "/subscriptions/{SUB_PROD}/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stcontosoprod01?api-version=2025-06-01"
             ),
             Some(&token),
         )
@@ -986,7 +986,7 @@ async fn rotation_and_disabling_change_what_is_served() {
     let kv = &account["properties"]["encryption"]["keyvaultproperties"];
     assert!(
         kv["currentVersionedKeyIdentifier"].as_str().unwrap_or_default().ends_with(&new_version),
-        "follow-latest account adopted the rotated version: {kv}"
+        "follow-latest account (no adoption delay of its own) adopted the rotated version: {kv}"
     );
 
     let kv_token = client.token(&scenario, "https://vault.azure.net").await;
@@ -1893,6 +1893,11 @@ async fn rotation_moves_follow_latest_des_acr_and_sql_but_not_pinned_resources()
     let legacy_protector = arm.get(&format!("{SQLMI_LEGACY_ID}/encryptionProtector/current"), "2023-08-01").await;
     assert!(!legacy_protector["properties"]["uri"].as_str().unwrap().ends_with(&tde_legacy));
 
+    // The registry's key has its own adoption delay (PT6H, for the drill).
+    let acr = arm.get(ACR_PROD_ID, "2025-04-01").await;
+    let kv = &acr["properties"]["encryption"]["keyVaultProperties"];
+    assert!(!kv["versionedKeyIdentifier"].as_str().unwrap().ends_with(&acr_key));
+    sim.advance_clock(time::Duration::hours(6));
     let acr = arm.get(ACR_PROD_ID, "2025-04-01").await;
     let kv = &acr["properties"]["encryption"]["keyVaultProperties"];
     assert!(kv["versionedKeyIdentifier"].as_str().unwrap().ends_with(&acr_key));
@@ -2005,4 +2010,152 @@ fn raw_resource_files_load_relative_to_the_scenario_file_and_not_in_builtins() {
     let err = Scenario::from_path(&path).unwrap_err().to_string();
     assert!(err.contains("absent.json"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- drills ----
+
+const ST_PROD01_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stcontosoprod01";
+const ST_PROD02_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stcontosoprod02";
+const ST_DATALAKE_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-analytics/providers/Microsoft.Storage/storageAccounts/stcontosodatalake";
+const VAULT_LEGACY_ID: &str = "/subscriptions/2c63888f-28f0-4481-be6d-dce7a7ace732/resourceGroups/rg-legacy/providers/Microsoft.KeyVault/vaults/kv-contoso-legacy";
+
+/// The version id at the end of a key URL.
+fn version_of(url: &Value) -> String {
+    url.as_str().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_default_drill_changes_what_is_served() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+    let storage_version = |account: Value| {
+        version_of(&account["properties"]["encryption"]["keyvaultproperties"]["currentVersionedKeyIdentifier"])
+    };
+    let datalake_before = storage_version(arm.get(ST_DATALAKE_ID, "2025-06-01").await);
+    let acr_before = version_of(
+        &arm.get(ACR_PROD_ID, "2025-04-01").await["properties"]["encryption"]["keyVaultProperties"]["versionedKeyIdentifier"],
+    );
+
+    let mut lines = Vec::new();
+    for step in scenario.drill() {
+        let line = sim.apply_drill_step(step).unwrap_or_else(|e| panic!("{step}: {e}"));
+        println!("{step}\n  -> {line}");
+        lines.push(line);
+    }
+    assert_eq!(lines.len(), 8);
+    let new_version = |line: &str| line.split("new version ").nth(1).unwrap()[..32].to_string();
+    let storage_key = new_version(&lines[0]);
+    let datalake_key = new_version(&lines[1]);
+    let disk_key = new_version(&lines[2]);
+    let tde_key = new_version(&lines[3]);
+    let acr_key = new_version(&lines[4]);
+    assert!(lines[0].contains("adopted at once by stcontosoprod01"), "{}", lines[0]);
+    assert!(lines[5].ends_with("; stcontosofinance01 stays on its version"), "{}", lines[5]);
+    assert!(lines[6].contains("to 2026-11-23T13:15:00Z"), "{}", lines[6]);
+    assert!(lines[7].contains("in use by stcontosoprod02"), "{}", lines[7]);
+
+    assert_eq!(storage_version(arm.get(ST_PROD01_ID, "2025-06-01").await), storage_key);
+    assert_eq!(storage_version(arm.get(ST_PROD02_ID, "2025-06-01").await), "9531985d5d9dc9f81818e811892f902b");
+    assert_eq!(storage_version(arm.get(ST_DATALAKE_ID, "2025-06-01").await), datalake_before);
+    assert_ne!(datalake_before, datalake_key);
+    let des = arm.get(DES_PROD_ID, "2025-01-02").await;
+    assert_eq!(version_of(&des["properties"]["activeKey"]["keyUrl"]), disk_key);
+    let protector = arm.get(&format!("{SQLMI_PROD_ID}/encryptionProtector/current"), "2023-08-01").await;
+    assert_eq!(version_of(&protector["properties"]["uri"]), tde_key);
+    let acr = arm.get(ACR_PROD_ID, "2025-04-01").await;
+    assert_eq!(
+        version_of(&acr["properties"]["encryption"]["keyVaultProperties"]["versionedKeyIdentifier"]),
+        acr_before
+    );
+    assert_ne!(acr_before, acr_key);
+
+    let kv_token = client.token(&scenario, "https://vault.azure.net").await;
+    let disabled = client
+        .get(KV_PROD, "/keys/cmk-storage-prod/9531985d5d9dc9f81818e811892f902b?api-version=7.6", Some(&kv_token))
+        .await;
+    assert_eq!(disabled.status, 403);
+    assert_eq!(disabled.json()["error"]["innererror"]["code"], "KeyDisabled");
+    assert_eq!(sim.clock(), scenario.clock() + time::Duration::hours(3));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn removed_role_assignments_leave_the_served_lists() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+    let principals = |items: &Value| -> BTreeSet<String> {
+        items["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["properties"]["principalId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let at_vault = format!("{VAULT_PROD_ID}/providers/Microsoft.Authorization/roleAssignments");
+    let prod01 = "ac8efe12-1c59-49f1-ba2d-de83458bfed0";
+    assert!(principals(&arm.get(&at_vault, "2022-04-01").await).contains(prod01));
+    let removed = sim.remove_role_assignment(prod01, &format!("{}/", VAULT_PROD_ID.to_uppercase()), Some(CRYPTO_USER));
+    assert_eq!(removed.unwrap(), 1);
+    assert!(!principals(&arm.get(&at_vault, "2022-04-01").await).contains(prod01));
+    let again = sim.remove_role_assignment(prod01, VAULT_PROD_ID, None).unwrap_err().to_string();
+    assert!(again.contains(prod01) && again.contains(VAULT_PROD_ID), "{again}");
+
+    let id_aci_hsm = "863a74e0-98d8-45f8-8eb5-fe9942ab02fd";
+    let hsm_token = client.token(&scenario, "https://managedhsm.azure.net").await;
+    let hsm_list = "/keys/cmk-hsm-aci/providers/Microsoft.Authorization/roleAssignments?api-version=7.6";
+    assert!(principals(&client.get(HSM, hsm_list, Some(&hsm_token)).await.json()).contains(id_aci_hsm));
+    let step = DrillStep::RemoveRoleAssignment {
+        principal_id: id_aci_hsm.into(),
+        scope: "hsm:mhsm-contoso-prod:/keys/cmk-hsm-aci".into(),
+        role: None,
+    };
+    let line = sim.apply_drill_step(&step).unwrap();
+    assert_eq!(line, format!("removed 1 role assignment of {id_aci_hsm} at hsm:mhsm-contoso-prod:/keys/cmk-hsm-aci"));
+    assert!(!principals(&client.get(HSM, hsm_list, Some(&hsm_token)).await.json()).contains(id_aci_hsm));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn vault_settings_change_what_arm_and_the_data_plane_serve() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let arm = arm(&client, &scenario).await;
+    let kv_token = client.token(&scenario, "https://vault.azure.net").await;
+    let attributes = || async {
+        let key = client.get(KV_PROD, "/keys/cmk-storage-prod?api-version=7.6", Some(&kv_token)).await;
+        assert_eq!(key.status, 200, "{}", key.text);
+        key.json()["attributes"].clone()
+    };
+    assert_eq!(attributes().await["recoveryLevel"], "Recoverable");
+    assert_eq!(arm.get(VAULT_PROD_ID, "2025-05-01").await["properties"]["enablePurgeProtection"], true);
+
+    sim.set_vault_setting("kv-contoso-prod", VaultSetting::PurgeProtection(None)).unwrap();
+    let vault = arm.get(VAULT_PROD_ID, "2025-05-01").await;
+    assert!(vault["properties"].get("enablePurgeProtection").is_none(), "absent, not false: {}", vault["properties"]);
+    assert_eq!(attributes().await["recoveryLevel"], "Recoverable+Purgeable");
+    let listed =
+        arm.list(&format!("/subscriptions/{SUB_PROD}/providers/Microsoft.KeyVault/vaults"), "2025-05-01").await;
+    let prod = listed.iter().find(|v| v["name"] == "kv-contoso-prod").unwrap();
+    assert!(prod["properties"].get("enablePurgeProtection").is_none(), "the list agrees with GET");
+
+    // Network rules on a vault that had none: created with Azure's defaults for the other fields.
+    let step = DrillStep::SetVault {
+        vault: "kv-contoso-legacy".into(),
+        setting: "network_default_action".into(),
+        value: Some(SettingValue::Text("Deny".into())),
+    };
+    assert_eq!(
+        sim.apply_drill_step(&step).unwrap(),
+        "set network_default_action = Deny on kv-contoso-legacy (was (absent))"
+    );
+    sim.set_vault_setting("kv-contoso-legacy", VaultSetting::PublicNetworkAccess(Some("Disabled".into()))).unwrap();
+    let legacy = arm.get(VAULT_LEGACY_ID, "2025-05-01").await;
+    assert_eq!(
+        legacy["properties"]["networkAcls"],
+        serde_json::json!({ "bypass": "AzureServices", "defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": [] })
+    );
+    assert_eq!(legacy["properties"]["publicNetworkAccess"], "Disabled");
+
+    let refused = sim.set_vault_setting("mhsm-contoso-prod", VaultSetting::RbacAuthorization(Some(false)));
+    assert!(matches!(refused, Err(azure_sim::Error::VaultSetting { .. })), "{refused:?}");
+    sim.shutdown().await;
 }

@@ -36,16 +36,45 @@ pub(crate) fn simulator_client_config(scenario: &Scenario, addr: SocketAddr, ret
 
 pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
     let scenario = load_scenario(&args.scenario)?;
-    let taken_at = Timestamp::from_datetime(scenario.clock());
-    let ctx = SnapshotContext { tenant_id: scenario.tenant_id().to_ascii_lowercase(), taken_at };
+    let ctx_at = |at: time::OffsetDateTime| SnapshotContext {
+        tenant_id: scenario.tenant_id().to_ascii_lowercase(),
+        taken_at: Timestamp::from_datetime(at),
+    };
     let sim = azure_sim::start(scenario.clone(), SimOptions::default()).await.context("starting the simulator")?;
     let client = AzureClient::new(simulator_client_config(&scenario, sim.addr(), args.retry.config(Some(2))))
         .context("building the Azure client")?;
     let signer = demo_signer(&args)?;
-    let result = run::collect_and_package(&client, &ctx, &[], &args.out, &signer.0).await;
+    let first = run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0).await;
+    // The drill: the scenario's changes, then a second collection of the changed estate.
+    let mut drill = Vec::new();
+    let mut second = None;
+    if first.is_ok() && !scenario.drill().is_empty() {
+        let started = sim.clock();
+        let mut applied = Ok(());
+        for (i, step) in scenario.drill().iter().enumerate() {
+            match sim.apply_drill_step(step) {
+                Ok(line) => drill.push(line),
+                Err(e) => {
+                    applied =
+                        Err(anyhow::anyhow!("drill step {} ({step}) of scenario {}: {e}", i + 1, scenario.origin()));
+                    break;
+                }
+            }
+        }
+        if applied.is_ok() && sim.clock() == started {
+            sim.advance_clock(time::Duration::minutes(1));
+            drill.push("advanced the clock by 1 minute, so that the two snapshots have different ids".into());
+        }
+        second = Some(match applied {
+            Ok(()) => run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0).await,
+            Err(e) => Err(e),
+        });
+    }
     let stats = sim.stats();
     sim.shutdown().await;
-    let run = result?;
+    let first = first?;
+    let second = second.transpose()?;
+
     // Verify what was just written, offline, against the key that signed it — as an auditor would.
     let trust = match &signer.1 {
         Some(public) => crate::verify::trust_anchors(std::slice::from_ref(public), &[])?,
@@ -54,7 +83,15 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
         }
     };
     let json = args.output == OutputFormat::Json;
-    let verify = bundle::verify_package(&run.package_dir, &trust);
+    let verify = bundle::verify_package(&first.package_dir, &trust);
+    let verify_after = second.as_ref().map(|r| bundle::verify_package(&r.package_dir, &trust));
+    let compared = match &second {
+        Some(after) => {
+            let dir = args.out.join(format!("diff-{}-to-{}", snapshot_name(&first), snapshot_name(after)));
+            Some(crate::compare::run_diff(&first.package_dir, &after.package_dir, trust.clone(), false, Some(&dir))?)
+        }
+        None => None,
+    };
     let sim_stats = serde_json::json!({
         "requests": stats.requests,
         "token_requests": stats.token_requests,
@@ -63,34 +100,82 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
         "faults_injected": stats.faults_injected,
         "by_route": stats.by_route,
     });
-    let extra = serde_json::json!({ "simulator": sim_stats, "verify": verify });
-    summary::print_run(&run, json, Some(("demo", extra)))?;
+    let after_json = second.as_ref().map(|r| {
+        serde_json::json!({
+            "package": r.package_dir,
+            "files": r.files,
+            "cmk_chain_rows": r.tables.cmk_chain.len(),
+            "collection_failures": r.failure_count(),
+        })
+    });
+    let extra = serde_json::json!({
+        "simulator": sim_stats,
+        "verify": verify,
+        "drill": drill,
+        "after": after_json,
+        "verify_after": verify_after,
+        "diff": compared,
+    });
+    summary::print_run(&first, json, Some(("demo", extra)))?;
     if !json {
+        print_drill(&drill, second.as_ref(), compared.as_ref());
         println!();
         match &signer.1 {
             Some(public) => {
                 println!("Signed with the demo key {} (public key {}).", signer.2, public.display());
                 println!(
                     "Check it yourself: (cd {p} && sha256sum -c SHA256SUMS) && openssl pkeyutl -verify -pubin -inkey {k} -rawin -in {p}/manifest.json -sigfile {p}/manifest.sig",
-                    p = run.package_dir.display(),
+                    p = first.package_dir.display(),
                     k = public.display()
                 );
             }
             None => println!("Signed with Key Vault key {}.", signer.2),
         }
-        crate::verify::report_package(&run.package_dir, &trust, false)?;
+        crate::verify::report_package(&first.package_dir, &trust, false)?;
+        if let Some(after) = &second {
+            crate::verify::report_package(&after.package_dir, &trust, false)?;
+        }
         println!(
             "\nSimulator: {} requests ({} token, {} answered 401 for challenge or auth, {} faults injected, {} throttled).",
             stats.requests, stats.token_requests, stats.unauthenticated_401, stats.faults_injected, stats.throttled_429
         );
-        println!("Query it:  duckdb -c \"SELECT * FROM '{}/tables/cmk_chain.parquet'\"", run.package_dir.display());
+        println!("Query it:  duckdb -c \"SELECT * FROM '{}/tables/cmk_chain.parquet'\"", first.package_dir.display());
+        if let Some(path) = compared.as_ref().and_then(|c| c.diff_parquet.as_ref()) {
+            println!(
+                "           duckdb -c \"SELECT class, count(*) FROM '{}' WHERE subject = 'binding' GROUP BY 1\"",
+                path.display()
+            );
+        }
     }
-    // The demo's scenario includes deliberate gaps (a subscription without read access); they are shown, not
-    // an error of the demo. A package that does not verify is.
+    // The demo's scenario includes deliberate gaps (a subscription without read access) and the drill its
+    // deliberate mistakes; they are shown, not an error of the demo. A package that does not verify is.
     if !verify.holds() {
         anyhow::bail!("the package just written does not verify: {:?}", verify.problems);
     }
+    if let Some(v) = verify_after.filter(|v| !v.holds()) {
+        anyhow::bail!("the second package does not verify: {:?}", v.problems);
+    }
     Ok(exit::OK)
+}
+
+fn snapshot_name(run: &run::TenantRun) -> String {
+    run.package_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+/// The drill, the second collection and the diff, for people.
+fn print_drill(drill: &[String], second: Option<&run::TenantRun>, compared: Option<&crate::compare::DiffRun>) {
+    let (Some(after), Some(compared)) = (second, compared) else { return };
+    println!("\nDrill: the scenario's changes, applied to the simulator after the first collection:");
+    for (i, line) in drill.iter().enumerate() {
+        println!("  {}. {line}", i + 1);
+    }
+    println!(
+        "\nSecond collection: {} ({} chain rows, {} collection failures).\n",
+        after.package_dir.display(),
+        after.tables.cmk_chain.len(),
+        after.failure_count()
+    );
+    crate::compare::print_text(compared, None);
 }
 
 /// The demo signs with a Key Vault key of the simulator when asked, else with a local demo key kept beside the

@@ -1,6 +1,7 @@
 //! `cmk-evidence`: collects proof of how Azure data at rest is protected by customer-managed keys into
 //! Parquet evidence packages. This file is the command line: parsing, logging, dispatch and exit codes.
 
+mod compare;
 mod demo;
 mod import;
 mod inventory;
@@ -23,6 +24,10 @@ pub(crate) mod exit {
     pub const ERROR: u8 = 1;
     /// Package written, but `coverage` records collection failures (denied, not found, throttled, error).
     pub const GAPS: u8 = 3;
+    /// `diff`: a row at or above `--fail-on` exists.
+    pub const DIFF_FINDINGS: u8 = 1;
+    /// `diff`: the comparison could not be made (a package does not verify, cannot be read, ...).
+    pub const DIFF_ERROR: u8 = 2;
 }
 
 const AFTER_HELP: &str = "\
@@ -33,6 +38,8 @@ Exit codes:
   3  package written, but the coverage table records collection failures (denied, not_found, throttled, error)
 import: 0 when every file was read, 3 when some file or item could not be (each is named, with the reason).
 verify: 0 when every check holds; 1 when any does not (each problem names the file).
+diff: 0 when no row is at or above --fail-on; 1 when one is; 2 when the diff could not be made (a package
+  does not verify or cannot be read; the message says which and why).
 
 Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=azure_rest=debug).";
 
@@ -56,6 +63,8 @@ enum Command {
     Import(ImportArgs),
     /// Verify a package (hashes, sizes, schemas, signature) or, with --chain, every package of a tenant.
     Verify(VerifyArgs),
+    /// Compare two packages of one tenant (before and after a key rotation or change window).
+    Diff(DiffArgs),
     /// Create an Ed25519 key pair for signing packages.
     Keygen(KeygenArgs),
     /// Sign a package that was collected unsigned, after checking every file against its manifest.
@@ -233,6 +242,36 @@ struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+struct DiffArgs {
+    /// The earlier package (`<out>/<tenant-id>/<snapshot-id>`).
+    before: PathBuf,
+    /// The later package of the same tenant.
+    after: PathBuf,
+    /// Exit 1 when a row has this severity or higher: info, low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    fail_on: diff::Severity,
+    /// Write `diff.parquet` (every binding with both sides' values and its class) and `diff-summary.json` here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Trust signatures by this public key (SPKI PEM; repeatable). Default: the key that signed BEFORE.
+    #[arg(long = "public-key", value_name = "PUB.pem")]
+    public_keys: Vec<PathBuf>,
+    /// Trust signatures by this key id (`ed25519:…` or a Key Vault key id; repeatable).
+    #[arg(long = "trusted-key-id", value_name = "ID")]
+    trusted_key_ids: Vec<String>,
+    /// Compare packages that were collected without a signing key (every other check still applies).
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+fn parse_severity(text: &str) -> Result<diff::Severity, String> {
+    text.parse()
+}
+
+#[derive(Debug, Args)]
 struct BundleArgs {
     /// The package directory (`<out>/<tenant-id>/<snapshot-id>`), collected without a signing key.
     package: PathBuf,
@@ -284,6 +323,11 @@ fn main() -> ExitCode {
             Command::Import(args) => import::import_command(args).await,
             Command::Sim(args) => demo::sim_command(args).await,
             Command::Verify(args) => verify::verify_command(args),
+            // A diff that cannot be made exits 2, so that a gate can tell "not comparable" from "findings".
+            Command::Diff(args) => Ok(compare::diff_command(args).unwrap_or_else(|e| {
+                report_error(&e);
+                exit::DIFF_ERROR
+            })),
             Command::Keygen(args) => verify::keygen_command(args),
             Command::Bundle(args) => verify::bundle_command(args),
             Command::Schema(args) => {
@@ -295,11 +339,15 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            report_error(&e);
             ExitCode::from(exit::ERROR)
         }
+    }
+}
+
+fn report_error(e: &anyhow::Error) {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
     }
 }

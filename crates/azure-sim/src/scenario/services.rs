@@ -462,8 +462,8 @@ impl KeyBinding {
             && self.key_name.eq_ignore_ascii_case(key_name)
     }
 
-    /// Adopt the pending version if its time has come.
-    pub(crate) fn apply_due(&mut self, now: OffsetDateTime) {
+    /// Adopt the pending version if its time has come; true when it did.
+    pub(crate) fn apply_due(&mut self, now: OffsetDateTime) -> bool {
         if let Some((version, due)) = self.pending.clone()
             && due <= now
         {
@@ -471,7 +471,9 @@ impl KeyBinding {
             self.earlier_versions.push(old);
             self.last_key_rotation = Some(due);
             self.pending = None;
+            return true;
         }
+        false
     }
 }
 
@@ -593,15 +595,28 @@ pub(crate) struct Services {
 }
 
 impl Services {
-    /// Every key binding (pinned ones included; [`KeyBinding::adopts`] tells which follow the latest version).
-    pub(crate) fn key_bindings_mut(&mut self) -> impl Iterator<Item = &mut KeyBinding> {
+    /// Every key binding with the resource that holds it (pinned ones included; [`KeyBinding::adopts`] tells
+    /// which follow the latest version).
+    pub(crate) fn key_bindings_mut(&mut self) -> impl Iterator<Item = (&ResourceId, &mut KeyBinding)> {
         self.disk_encryption_sets
             .iter_mut()
-            .map(|d| &mut d.key)
-            .chain(self.container_registries.iter_mut().filter_map(|r| r.key.as_mut()))
-            .chain(self.sql_servers.iter_mut().filter_map(|s| s.protector.as_mut()))
-            .chain(self.container_groups.iter_mut().filter_map(|g| g.key.as_mut()))
-            .chain(self.aks_clusters.iter_mut().filter_map(|a| a.kms.as_mut()))
+            .map(|d| (&d.id, &mut d.key))
+            .chain(self.container_registries.iter_mut().filter_map(|r| Some((&r.id, r.key.as_mut()?))))
+            .chain(self.sql_servers.iter_mut().filter_map(|s| Some((&s.id, s.protector.as_mut()?))))
+            .chain(self.container_groups.iter_mut().filter_map(|g| Some((&g.id, g.key.as_mut()?))))
+            .chain(self.aks_clusters.iter_mut().filter_map(|a| Some((&a.id, a.kms.as_mut()?))))
+    }
+
+    /// Every key binding with the resource that holds it, read-only (same order as
+    /// [`Services::key_bindings_mut`]).
+    pub(crate) fn key_bindings(&self) -> impl Iterator<Item = (&ResourceId, &KeyBinding)> {
+        self.disk_encryption_sets
+            .iter()
+            .map(|d| (&d.id, &d.key))
+            .chain(self.container_registries.iter().filter_map(|r| Some((&r.id, r.key.as_ref()?))))
+            .chain(self.sql_servers.iter().filter_map(|s| Some((&s.id, s.protector.as_ref()?))))
+            .chain(self.container_groups.iter().filter_map(|g| Some((&g.id, g.key.as_ref()?))))
+            .chain(self.aks_clusters.iter().filter_map(|a| Some((&a.id, a.kms.as_ref()?))))
     }
 
     pub(crate) fn disk_encryption_set(&self, id: &str) -> Option<&DiskEncryptionSet> {

@@ -292,6 +292,7 @@ impl Validator<'_> {
             services,
             raw_resources: Vec::new(),
             faults: file.faults.clone(),
+            drill: Vec::new(),
             rotations: 0,
         };
         let mut seen = HashSet::new();
@@ -302,6 +303,7 @@ impl Validator<'_> {
             return Err(self.fail("resource ids", line, format!("'{dup}' is declared twice")));
         }
         self.raw_resources(&file, &mut scenario)?;
+        scenario.drill = self.drill(&file.drill, &scenario)?;
         Ok(scenario)
     }
 
