@@ -118,25 +118,31 @@ impl Side {
     /// Why a binding of this resource may be missing from or incomplete in this snapshot, if it may be.
     pub fn gap_for(&self, subscription_id: &str, resource_type: &str, resource_id: &str) -> Option<String> {
         if let Some(scopes) = &self.scopes
-            && !scopes.iter().any(|s| s.eq_ignore_ascii_case(subscription_id))
+            && !scopes.contains(lower(subscription_id).as_ref())
         {
             return Some(format!("subscription {subscription_id} was not collected in snapshot {}", self.snapshot_id));
         }
-        let id = resource_id.trim_end_matches('/').to_ascii_lowercase();
-        if self.gap_ancestors.contains(&id) {
-            return Some(format!("part of the resource could not be read in snapshot {}", self.snapshot_id));
-        }
-        let mut prefix: &str = &id;
-        loop {
-            if self.gap_ids.contains(prefix) {
-                return Some(format!("{prefix} could not be read in snapshot {}", self.snapshot_id));
+        if !self.gap_ids.is_empty() {
+            // Ids in cmk_chain are already lower case: copy only when one is not.
+            let id = lower(resource_id.trim_end_matches('/'));
+            if self.gap_ancestors.contains(id.as_ref()) {
+                return Some(format!("part of the resource could not be read in snapshot {}", self.snapshot_id));
             }
-            match prefix.rfind('/') {
-                Some(slash) if slash > 0 => prefix = &prefix[..slash],
-                _ => break,
+            let mut prefix: &str = &id;
+            loop {
+                if self.gap_ids.contains(prefix) {
+                    return Some(format!("{prefix} could not be read in snapshot {}", self.snapshot_id));
+                }
+                match prefix.rfind('/') {
+                    Some(slash) if slash > 0 => prefix = &prefix[..slash],
+                    _ => break,
+                }
             }
         }
-        let resource_type = resource_type.to_ascii_lowercase();
+        if self.gap_lists.is_empty() {
+            return None;
+        }
+        let resource_type = lower(resource_type);
         for (sub, list_type) in &self.gap_lists {
             let sub_matches = sub.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(subscription_id));
             if sub_matches && types_related(list_type, &resource_type) {
@@ -153,6 +159,14 @@ impl Side {
     /// State of a key version in this snapshot.
     pub fn version(&self, vault_uri: &str, key_name: &str, version: &str) -> Option<VersionFacts> {
         self.versions.get(&version_key(vault_uri, key_name, version)).copied()
+    }
+}
+
+fn lower(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
