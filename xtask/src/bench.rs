@@ -1,13 +1,16 @@
 //! `cargo xtask bench`: the performance targets of DESIGN §10, measured side by side with the peer tool in one
-//! run on this machine and reported as ratios (never in timed tests). `bench` checks the tools, prepares the
+//! run on this machine and reported as ratios (never in timed tests): hashing against openssl, writing
+//! `cmk_chain` against pyarrow, the diff of two snapshots against DuckDB. `bench` checks the tools, prepares the
 //! Python venv and re-runs xtask in release as `bench-run`, which measures, prints the table and rewrites
 //! BENCHMARKS.md.
 
 mod chain_rows;
+mod diff;
 mod hashing;
 mod machine;
 mod parquet_write;
 mod report;
+mod snapshots;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,8 +33,8 @@ struct Sizes {
 
 const DESIGN_SIZES: Sizes = Sizes { rows: 1_000_000, hash_mib: 512, rounds: 3 };
 
-pub(crate) const USAGE: &str = "bench  [--rows N] [--hash-mib N] [--rounds N]  DESIGN §10 targets against openssl \
-                                and pyarrow, in release; rewrites BENCHMARKS.md (default sizes only)";
+pub(crate) const USAGE: &str = "bench  [--rows N] [--hash-mib N] [--rounds N]  DESIGN §10 targets against openssl, \
+                                pyarrow and DuckDB, in release; rewrites BENCHMARKS.md (default sizes only)";
 
 /// Parses `--rows`, `--hash-mib`, `--rounds` and the given extra flags (returned by name).
 fn parse_args(args: &[String], extra: &[&str]) -> Result<(Sizes, Vec<(String, String)>)> {
@@ -110,7 +113,7 @@ pub(crate) fn bench_run(args: &[String]) -> Result<()> {
         .with_context(|| format!("creating a scratch directory in {}", target_dir.display()))?;
 
     eprintln!(
-        "xtask bench: 1/3 hashing {} MiB, ours vs openssl dgst -sha256, best of {}",
+        "xtask bench: 1/5 hashing {} MiB, ours vs openssl dgst -sha256, best of {}",
         sizes.hash_mib, sizes.rounds
     );
     let files = hashing::create_package(&scratch.path().join("package"), sizes.hash_mib, SEED)?;
@@ -122,17 +125,33 @@ pub(crate) fn bench_run(args: &[String]) -> Result<()> {
     }
 
     eprintln!(
-        "xtask bench: 2/3 generating, sorting and writing {} cmk_chain rows, best of {}",
+        "xtask bench: 2/5 generating, sorting and writing {} cmk_chain rows, best of {}",
         sizes.rows, sizes.rounds
     );
     let cpu = machine::CpuSample::now();
     let ours = parquet_write::measure_ours(scratch.path(), sizes.rows, SEED, sizes.rounds)?;
     let ours_others = cpu.others_share();
 
-    eprintln!("xtask bench: 3/3 pyarrow pq.write_table on the same rows, best of {}", sizes.rounds);
+    eprintln!("xtask bench: 3/5 pyarrow pq.write_table on the same rows, best of {}", sizes.rounds);
     let cpu = machine::CpuSample::now();
     let pyarrow = parquet_write::measure_pyarrow(&python, &ours.file, sizes.rows, sizes.rounds)?;
     let pyarrow_others = cpu.others_share();
+
+    eprintln!(
+        "xtask bench: 4/5 two snapshots of {} bindings as signed packages (untimed), then verify and diff them, best of {}",
+        sizes.rows, sizes.rounds
+    );
+    let diff_data = diff::prepare(&scratch.path().join("packages"), sizes.rows, SEED)?;
+    let cpu = machine::CpuSample::now();
+    let diff_ours = diff::measure_ours(&diff_data, scratch.path(), sizes.rounds)?;
+    let diff_ours_others = cpu.others_share();
+
+    eprintln!("xtask bench: 5/5 DuckDB: the same classification as one SQL statement, best of {}", sizes.rounds);
+    let cpu = machine::CpuSample::now();
+    let diff_duck = diff::measure_duckdb(&python, &diff_data, scratch.path(), sizes.rounds)?;
+    let diff_duck_others = cpu.others_share();
+    // Counts that disagree fail the run, as digests that disagree do; the error shows both.
+    diff::check_counts(&diff_ours, &diff_duck)?;
 
     machine.finish(&started, pyarrow.version.clone());
     let report = report::Report {
@@ -147,6 +166,11 @@ pub(crate) fn bench_run(args: &[String]) -> Result<()> {
         ours_others,
         pyarrow,
         pyarrow_others,
+        diff_data,
+        diff_ours,
+        diff_ours_others,
+        diff_duck,
+        diff_duck_others,
     };
     println!("{}", report.text_table());
     let path =

@@ -74,6 +74,7 @@ macro_rules! declare_trait {
         #[derive(Debug)]
         pub struct ChainColumns {
             rows: usize,
+            batch: RecordBatch,
             $( $t: StringArray, )+
             $( $o: StringArray, )+
             $( $b: BooleanArray, )+
@@ -100,6 +101,7 @@ macro_rules! declare_trait {
                 }
                 let columns = Self {
                     rows: batch.num_rows(),
+                    batch: batch.clone(),
                     $( $t: column(batch, stringify!($t), "Utf8")?, )+
                     $( $o: column(batch, stringify!($o), "Utf8")?, )+
                     $( $b: column(batch, stringify!($b), "Boolean")?, )+
@@ -111,6 +113,11 @@ macro_rules! declare_trait {
                     return Err(ArrowError::SchemaError(format!("cmk_chain column {} holds nulls", stringify!($t))));
                 } )+
                 Ok(columns)
+            }
+
+            /// The batch the columns were taken from.
+            pub fn batch(&self) -> &RecordBatch {
+                &self.batch
             }
 
             /// Rows in the batch.

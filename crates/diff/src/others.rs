@@ -68,6 +68,8 @@ enum Watch {
 #[derive(Debug, Default)]
 pub struct Watches {
     versions: HashMap<String, Vec<usize>>,
+    /// The version part of every watched version, lower case: most bindings are ruled out by this alone.
+    version_ids: HashSet<String>,
     principals: HashMap<String, Vec<usize>>,
     /// Per change index: resources found still depending on it (at most a few named).
     hits: BTreeMap<usize, (usize, Vec<String>)>,
@@ -94,6 +96,7 @@ impl Watches {
         };
         if !self.versions.is_empty()
             && let Some(version) = a.in_use_key_version()
+            && self.version_ids.contains(version.to_ascii_lowercase().as_str())
             && let Some(indices) = self.versions.get(&version_key(uri, key, version))
         {
             for &i in indices {
@@ -208,7 +211,10 @@ pub fn compare(before: &SideTables, after: &SideTables, sides: (&Side, &Side)) -
     let mut watches = Watches::default();
     for (i, c) in changes.iter().enumerate() {
         match &c.watch {
-            Some(Watch::VersionInUse(key)) => watches.versions.entry(key.clone()).or_default().push(i),
+            Some(Watch::VersionInUse(key)) => {
+                watches.versions.entry(key.clone()).or_default().push(i);
+                watches.version_ids.insert(key.rsplit('|').next().unwrap_or_default().to_string());
+            }
             Some(Watch::PrincipalUsesKey { principal, .. }) => {
                 watches.principals.entry(principal.clone()).or_default().push(i)
             }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, new_null_array};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::binding::Binding;
@@ -37,6 +37,10 @@ macro_rules! pairs {
 
 macro_rules! declare_output {
     (text: $($t:ident),+; flag: $($f:ident),+; int: $($i:ident),+; time: $($ts:ident),+;) => {
+        /// The `cmk_chain` columns written twice (`before_*`, `after_*`), in schema order.
+        pub const PAIR_COLUMNS: &[&str] = &["chain_status", $( stringify!($t), )+ $( stringify!($f), )+
+            $( stringify!($i), )+ $( stringify!($ts), )+];
+
         /// The Arrow schema of `diff.parquet`.
         pub fn schema() -> SchemaRef {
             let mut fields = vec![
@@ -216,4 +220,182 @@ pub struct OutputRow<'a> {
     pub adoption_window_seconds: Option<i64>,
     /// Age of the newer version.
     pub new_version_age_seconds: Option<i64>,
+}
+
+/// Where one side of a binding row comes from: the batch (by its sequence number on that side) and the row.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceRow<'a> {
+    /// Sequence number of the batch on its side (batches are numbered as they are read).
+    pub seq: u64,
+    /// The batch.
+    pub batch: &'a RecordBatch,
+    /// The row in it.
+    pub row: usize,
+}
+
+/// The batches one side's rows come from, and each output row's (source, row) on that side.
+#[derive(Debug, Default)]
+struct SideRows {
+    sources: Vec<RecordBatch>,
+    last_seq: Option<u64>,
+    rows: Vec<Option<(usize, usize)>>,
+}
+
+impl SideRows {
+    fn push(&mut self, from: Option<SourceRow<'_>>) {
+        let Some(from) = from else {
+            self.rows.push(None);
+            return;
+        };
+        if self.last_seq != Some(from.seq) {
+            self.sources.push(from.batch.clone());
+            self.last_seq = Some(from.seq);
+        }
+        self.rows.push(Some((self.sources.len() - 1, from.row)));
+    }
+
+    /// Column `name` of every output row: copied from the source batches in bulk, null where this side has no
+    /// row.
+    fn column(&self, name: &str, data_type: &DataType) -> Result<ArrayRef, ArrowError> {
+        let missing = || ArrowError::SchemaError(format!("cmk_chain batch without column {name}"));
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.sources.len() + 1);
+        for batch in &self.sources {
+            arrays.push(batch.column_by_name(name).ok_or_else(missing)?.clone());
+        }
+        let null = arrays.len();
+        arrays.push(new_null_array(data_type, 1));
+        let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+        let indices: Vec<(usize, usize)> = self.rows.iter().map(|r| r.unwrap_or((null, 0))).collect();
+        arrow_select::interleave::interleave(&refs, &indices)
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        // The last source stays: the next output rows most likely come from it too.
+        let last = self.sources.pop();
+        self.sources.clear();
+        if let Some(last) = last {
+            self.sources.push(last);
+        } else {
+            self.last_seq = None;
+        }
+    }
+}
+
+/// Binding rows of `diff.parquet`: both sides' values are not copied row by row but gathered per column from the
+/// input batches with Arrow's `interleave` kernel when the batch is finished; only what the diff computes (class,
+/// severity, changes, window, age) is built row by row.
+#[derive(Debug)]
+pub struct BindingRows {
+    tenant_id: String,
+    before_snapshot_id: String,
+    after_snapshot_id: String,
+    before: SideRows,
+    after: SideRows,
+    class: StringBuilder,
+    severity: StringBuilder,
+    changes: ListBuilder<StringBuilder>,
+    adoption_window_seconds: Int64Builder,
+    new_version_age_seconds: Int64Builder,
+}
+
+impl BindingRows {
+    /// No rows yet, for the given tenant and snapshots.
+    pub fn new(tenant_id: &str, before_snapshot_id: &str, after_snapshot_id: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_string(),
+            before_snapshot_id: before_snapshot_id.to_string(),
+            after_snapshot_id: after_snapshot_id.to_string(),
+            before: SideRows::default(),
+            after: SideRows::default(),
+            class: StringBuilder::new(),
+            severity: StringBuilder::new(),
+            changes: ListBuilder::new(StringBuilder::new()).with_field(item()),
+            adoption_window_seconds: Int64Builder::new(),
+            new_version_age_seconds: Int64Builder::new(),
+        }
+    }
+
+    /// Rows since the last finish.
+    pub fn len(&self) -> usize {
+        self.before.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.before.rows.is_empty()
+    }
+
+    /// Appends one binding: where each side's values are (at least one side is present), and the verdict.
+    pub fn push(
+        &mut self,
+        before: Option<SourceRow<'_>>,
+        after: Option<SourceRow<'_>>,
+        verdict: &crate::classify::Verdict,
+    ) {
+        self.before.push(before);
+        self.after.push(after);
+        self.class.append_value(verdict.class.as_str());
+        self.severity.append_value(verdict.severity.as_str());
+        for change in &verdict.changes {
+            self.changes.values().append_value(change);
+        }
+        self.changes.append(true);
+        self.adoption_window_seconds.append_option(verdict.window.map(|w| w.seconds));
+        self.new_version_age_seconds.append_option(verdict.new_version_age_seconds);
+    }
+
+    /// The rows so far as one batch of [`schema`]; the builder starts over empty.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let schema = schema();
+        let n = self.len();
+        let constant =
+            |v: &str| -> ArrayRef { Arc::new(arrow_array::StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+        // Key columns: the after side's row when there is one, else the before side's.
+        let key = |name: &str| -> Result<ArrayRef, ArrowError> {
+            let missing = || ArrowError::SchemaError(format!("cmk_chain batch without column {name}"));
+            let mut arrays: Vec<ArrayRef> = Vec::new();
+            for batch in self.before.sources.iter().chain(&self.after.sources) {
+                arrays.push(batch.column_by_name(name).ok_or_else(missing)?.clone());
+            }
+            let offset = self.before.sources.len();
+            let indices: Vec<(usize, usize)> = self
+                .before
+                .rows
+                .iter()
+                .zip(&self.after.rows)
+                .map(|(b, a)| match (a, b) {
+                    (Some((s, r)), _) => (offset + s, *r),
+                    (None, Some((s, r))) => (*s, *r),
+                    (None, None) => (0, 0),
+                })
+                .collect();
+            let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+            arrow_select::interleave::interleave(&refs, &indices)
+        };
+        let mut columns: Vec<ArrayRef> = vec![
+            constant(&self.tenant_id),
+            constant(&self.before_snapshot_id),
+            constant(&self.after_snapshot_id),
+            constant(crate::class::subject::BINDING),
+            key("resource_id")?,
+            key("encryption_scope")?,
+            key("resource_type")?,
+            key("subscription_id")?,
+            Arc::new(self.class.finish()),
+            Arc::new(self.severity.finish()),
+            Arc::new(self.changes.finish()),
+            Arc::new(self.adoption_window_seconds.finish()),
+            Arc::new(self.new_version_age_seconds.finish()),
+        ];
+        for name in PAIR_COLUMNS {
+            let data_type = schema.field_with_name(&format!("before_{name}"))?.data_type().clone();
+            columns.push(self.before.column(name, &data_type)?);
+            columns.push(self.after.column(name, &data_type)?);
+        }
+        self.before.clear();
+        self.after.clear();
+        // The key columns are not null in cmk_chain, but the output schema lets other subjects leave some null.
+        RecordBatch::try_new(schema, columns)
+    }
 }

@@ -66,15 +66,16 @@ impl Side {
         coverage: &[CoverageRow],
         key_versions: &[KeyVersionRow],
     ) -> Self {
-        let scopes = (!scopes.is_empty()).then(|| {
-            scopes
-                .iter()
-                .filter_map(|s| {
-                    let s = s.trim().trim_end_matches('/').to_ascii_lowercase();
-                    s.strip_prefix("/subscriptions/").map(|id| id.split('/').next().unwrap_or(id).to_string())
-                })
-                .collect()
-        });
+        // Subscription scopes only: a scope of another kind (a management group, the tenant root) could cover
+        // any subscription, so the scopes then say nothing about what was left out.
+        let subscriptions: Option<HashSet<String>> = scopes
+            .iter()
+            .map(|s| {
+                let s = s.trim().trim_end_matches('/').to_ascii_lowercase();
+                s.strip_prefix("/subscriptions/").map(|id| id.split('/').next().unwrap_or(id).to_string())
+            })
+            .collect();
+        let scopes = subscriptions.filter(|s| !s.is_empty());
         let mut side = Side {
             snapshot_id: snapshot_id.to_string(),
             taken_at,
@@ -122,7 +123,19 @@ impl Side {
         {
             return Some(format!("subscription {subscription_id} was not collected in snapshot {}", self.snapshot_id));
         }
-        if !self.gap_ids.is_empty() {
+        if !self.gap_ids.is_empty() && self.gap_ids.len() <= LINEAR_GAPS {
+            // A few gaps (the usual case): compare each, without hashing every parent path of the id.
+            let id = resource_id.trim_end_matches('/');
+            for gap in &self.gap_ids {
+                if related_ids(gap, id) {
+                    return Some(if gap.len() > id.len() {
+                        format!("part of the resource could not be read in snapshot {}", self.snapshot_id)
+                    } else {
+                        format!("{gap} could not be read in snapshot {}", self.snapshot_id)
+                    });
+                }
+            }
+        } else if !self.gap_ids.is_empty() {
             // Ids in cmk_chain are already lower case: copy only when one is not.
             let id = lower(resource_id.trim_end_matches('/'));
             if self.gap_ancestors.contains(id.as_ref()) {
@@ -142,10 +155,9 @@ impl Side {
         if self.gap_lists.is_empty() {
             return None;
         }
-        let resource_type = lower(resource_type);
         for (sub, list_type) in &self.gap_lists {
             let sub_matches = sub.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(subscription_id));
-            if sub_matches && types_related(list_type, &resource_type) {
+            if sub_matches && types_related(list_type, resource_type) {
                 return Some(format!(
                     "the {list_type} list of subscription {} failed in snapshot {}",
                     sub.as_deref().unwrap_or("(any)"),
@@ -170,11 +182,24 @@ fn lower(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Equal, or one is a child type of the other (`microsoft.sql/servers` and `microsoft.sql/servers/keys`).
+/// Gap counts up to which [`Side::gap_for`] compares ids one by one instead of hashing every parent path.
+const LINEAR_GAPS: usize = 32;
+
+/// Equal ignoring ASCII case, or one is a `/`-child of the other (`microsoft.sql/servers` and
+/// `Microsoft.Sql/servers/keys`; a resource id and the id of one of its children).
+fn related_paths(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.as_bytes()[..short.len()].eq_ignore_ascii_case(short.as_bytes())
+        && (long.len() == short.len() || long.as_bytes()[short.len()] == b'/')
+}
+
+/// See [`related_paths`]; a gap on "/" would relate to everything, so an empty id relates to nothing.
+fn related_ids(gap: &str, id: &str) -> bool {
+    !gap.is_empty() && !id.is_empty() && related_paths(gap, id)
+}
+
 fn types_related(a: &str, b: &str) -> bool {
-    a == b
-        || (a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'/')
-        || (b.len() > a.len() && b.starts_with(a) && b.as_bytes()[a.len()] == b'/')
+    related_paths(a, b)
 }
 
 #[cfg(test)]
@@ -201,32 +226,52 @@ mod tests {
 
     #[test]
     fn gaps_match_the_resource_its_children_its_list_and_its_subscription() {
-        let coverage = vec![
-            gap(
-                Some("s1"),
-                "Microsoft.Sql/servers/encryptionProtector",
-                Some(&format!("{SQL}/encryptionProtector/current")),
-                "error",
-            ),
-            gap(Some("s2"), "Microsoft.Storage/storageAccounts", None, "denied"),
-            gap(Some("s1"), "Microsoft.Web/sites", None, "not_supported"),
-            gap(None, "Microsoft.KeyVault/vaults/keys", Some("https://kv.vault.azure.net/keys/k"), "not_found"),
-        ];
+        // The same answers whether the ids are compared one by one (few gaps) or through their parent paths.
+        for padding in [0, 2 * LINEAR_GAPS] {
+            let mut coverage = vec![
+                gap(
+                    Some("s1"),
+                    "Microsoft.Sql/servers/encryptionProtector",
+                    Some(&format!("{SQL}/encryptionProtector/current")),
+                    "error",
+                ),
+                gap(Some("s2"), "Microsoft.Storage/storageAccounts", None, "denied"),
+                gap(Some("s1"), "Microsoft.Web/sites", None, "not_supported"),
+                gap(None, "Microsoft.KeyVault/vaults/keys", Some("https://kv.vault.azure.net/keys/k"), "not_found"),
+                gap(Some("s1"), "Microsoft.Compute/disks", Some("/subscriptions/s1/resourceGroups/RG2"), "denied"),
+            ];
+            for i in 0..padding {
+                let id =
+                    format!("/subscriptions/s9/resourcegroups/rg/providers/microsoft.storage/storageaccounts/p{i}");
+                coverage.push(gap(Some("s9"), "Microsoft.Storage/storageAccounts", Some(&id), "error"));
+            }
+            let scopes = ["/subscriptions/s1".to_string(), "/subscriptions/S2".into(), "/subscriptions/s9".into()];
+            let side = Side::new("snap", Timestamp::from_micros(0), &scopes, &coverage, &[]);
+            assert!(side.gap_for("s1", "microsoft.sql/servers", SQL).is_some(), "a child read failed ({padding})");
+            assert!(side.gap_for("s1", "microsoft.storage/storageaccounts", SA).is_none(), "({padding})");
+            let other = SA.replace("/s1/", "/s2/");
+            assert!(side.gap_for("s2", "microsoft.storage/storageaccounts", &other).is_some(), "list denied");
+            assert!(side.gap_for("s3", "microsoft.storage/storageaccounts", SA).is_some(), "not in scope");
+            let in_rg2 = "/subscriptions/s1/resourcegroups/rg2/providers/microsoft.compute/disks/d1";
+            assert!(
+                side.gap_for("s1", "microsoft.compute/disks", in_rg2).is_some(),
+                "a parent read failed ({padding})"
+            );
+            let rg20 = "/subscriptions/s1/resourcegroups/rg20/providers/microsoft.compute/disks/d1";
+            assert!(side.gap_for("s1", "microsoft.compute/disks", rg20).is_none(), "rg20 is not under rg2 ({padding})");
+            assert!(
+                side.gap_for("s1", "microsoft.web/sites", "/subscriptions/s1/x").is_none(),
+                "not_supported hides nothing"
+            );
+        }
+        // A management-group scope covers any subscription: the scopes then rule nothing out.
         let side = Side::new(
             "snap",
             Timestamp::from_micros(0),
-            &["/subscriptions/s1".into(), "/subscriptions/S2".into()],
-            &coverage,
+            &["/providers/Microsoft.Management/managementGroups/mg".into()],
+            &[],
             &[],
         );
-        assert!(side.gap_for("s1", "microsoft.sql/servers", SQL).is_some(), "a child read failed");
-        assert!(side.gap_for("s1", "microsoft.storage/storageaccounts", SA).is_none());
-        let other = SA.replace("/s1/", "/s2/");
-        assert!(side.gap_for("s2", "microsoft.storage/storageaccounts", &other).is_some(), "list denied");
-        assert!(side.gap_for("s3", "microsoft.storage/storageaccounts", SA).is_some(), "not in scope");
-        assert!(
-            side.gap_for("s1", "microsoft.web/sites", "/subscriptions/s1/x").is_none(),
-            "not_supported hides nothing"
-        );
+        assert!(side.gap_for("s3", "microsoft.storage/storageaccounts", SA).is_none());
     }
 }

@@ -12,7 +12,7 @@ use crate::binding::{Binding, ChainColumns, RowView};
 use crate::class::subject;
 use crate::classify::{Sides, classify};
 use crate::others::{OtherChange, SideTables, Watches, compare, settle};
-use crate::output::{OUTPUT_BATCH_ROWS, OutputBuilder, OutputRow};
+use crate::output::{BindingRows, OUTPUT_BATCH_ROWS, OutputBuilder, OutputRow, SourceRow};
 use crate::side::Side;
 use crate::summary::{AttentionRow, Summary};
 
@@ -33,6 +33,8 @@ struct Cursor<I> {
     name: &'static str,
     batches: I,
     current: Option<ChainColumns>,
+    /// Sequence number of `current`.
+    seq: u64,
     row: usize,
     /// Key of the last row of the previous batch, to check order across batches.
     last: Option<(String, String)>,
@@ -41,7 +43,7 @@ struct Cursor<I> {
 
 impl<I: Iterator<Item = Result<RecordBatch, ArrowError>>> Cursor<I> {
     fn new(name: &'static str, batches: I) -> Self {
-        Self { name, batches, current: None, row: 0, last: None, exhausted: false }
+        Self { name, batches, current: None, seq: 0, row: 0, last: None, exhausted: false }
     }
 
     /// Makes sure the cursor stands on a row, or is exhausted.
@@ -63,6 +65,7 @@ impl<I: Iterator<Item = Result<RecordBatch, ArrowError>>> Cursor<I> {
                     let columns =
                         ChainColumns::new(&batch).map_err(|source| Error::Read { side: self.name, source })?;
                     self.current = Some(columns);
+                    self.seq += 1;
                     self.row = 0;
                     if let (Some((id, scope)), Some(c)) = (&self.last, &self.current)
                         && !c.is_empty()
@@ -78,6 +81,14 @@ impl<I: Iterator<Item = Result<RecordBatch, ArrowError>>> Cursor<I> {
 
     fn view(&self) -> Option<RowView<'_>> {
         self.current.as_ref().filter(|c| self.row < c.len()).map(|c| c.row(self.row))
+    }
+
+    fn source(&self) -> Option<SourceRow<'_>> {
+        self.current.as_ref().filter(|c| self.row < c.len()).map(|c| SourceRow {
+            seq: self.seq,
+            batch: c.batch(),
+            row: self.row,
+        })
     }
 
     fn advance(&mut self) -> Result<(), Error> {
@@ -107,6 +118,7 @@ fn check_order(side: &'static str, previous: (&str, &str), next: (&str, &str)) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Bindings,
+    LastBindings,
     Others,
     Done,
 }
@@ -119,6 +131,7 @@ pub struct Differ<IB, IA> {
     sides: (Side, Side),
     others: Vec<OtherChange>,
     watches: Watches,
+    bindings: BindingRows,
     out: OutputBuilder,
     summary: Summary,
     stage: Stage,
@@ -140,6 +153,7 @@ where
         let (others, watches) = compare(&before.tables, &after.tables, (&before.side, &after.side));
         let tenant = if after.tenant_id.is_empty() { before.tenant_id.clone() } else { after.tenant_id.clone() };
         Self {
+            bindings: BindingRows::new(&tenant, &before.side.snapshot_id, &after.side.snapshot_id),
             out: OutputBuilder::new(&tenant, &before.side.snapshot_id, &after.side.snapshot_id),
             summary: Summary::new(&tenant, &before.side.snapshot_id, &after.side.snapshot_id),
             before: Cursor::new("before", before.chain),
@@ -183,19 +197,9 @@ where
         if let Some(a) = &a {
             self.watches.observe(&self.others, a);
         }
-        let row = OutputRow {
-            subject: subject::BINDING,
-            resource_id: key.resource_id(),
-            encryption_scope: Some(key.encryption_scope()),
-            resource_type: Some(key.resource_type()),
-            subscription_id: Some(key.subscription_id()),
-            class: verdict.class.as_str(),
-            severity: verdict.severity,
-            changes: &verdict.changes,
-            adoption_window_seconds: verdict.window.map(|w| w.seconds),
-            new_version_age_seconds: verdict.new_version_age_seconds,
-        };
-        self.out.append(row, b.as_ref(), a.as_ref());
+        let (source_b, source_a) =
+            (b.is_some().then(|| self.before.source()).flatten(), a.is_some().then(|| self.after.source()).flatten());
+        self.bindings.push(source_b, source_a, &verdict);
         self.summary.binding(verdict.class, verdict.severity, || AttentionRow {
             subject: subject::BINDING.to_string(),
             resource_id: key.resource_id().to_string(),
@@ -261,14 +265,20 @@ where
                 Stage::Bindings => {
                     match self.step() {
                         Ok(true) => {}
-                        Ok(false) => self.stage = Stage::Others,
+                        Ok(false) => self.stage = Stage::LastBindings,
                         Err(e) => {
                             self.stage = Stage::Done;
                             return Some(Err(e));
                         }
                     }
-                    if self.out.len() >= OUTPUT_BATCH_ROWS {
-                        return Some(self.flush());
+                    if self.bindings.len() >= OUTPUT_BATCH_ROWS {
+                        return Some(self.bindings.finish().map_err(|source| Error::Output { source }));
+                    }
+                }
+                Stage::LastBindings => {
+                    self.stage = Stage::Others;
+                    if !self.bindings.is_empty() {
+                        return Some(self.bindings.finish().map_err(|source| Error::Output { source }));
                     }
                 }
                 Stage::Others => {

@@ -378,6 +378,41 @@ fn the_stream_merges_in_key_order_and_raises_what_is_still_in_use() {
         ..SideTables::default()
     };
 
+    // What the binding rows must be: each pair classified and appended row by row (the straightforward path).
+    let expected = {
+        let (sb, sa) = (
+            Side::new("before", ts(T0), &["/subscriptions/s1".into()], &[], &before_tables.key_versions),
+            Side::new("after", ts(T1), &["/subscriptions/s1".into()], &[], &after_tables.key_versions),
+        );
+        let mut keys: std::collections::BTreeMap<String, (Option<&CmkChainRow>, Option<&CmkChainRow>)> =
+            Default::default();
+        for r in &before {
+            keys.entry(r.resource_id.clone()).or_default().0 = Some(r);
+        }
+        for r in &after {
+            keys.entry(r.resource_id.clone()).or_default().1 = Some(r);
+        }
+        let mut builder = crate::output::OutputBuilder::new("t", "before", "after");
+        for (b, a) in keys.values() {
+            let key = a.or(*b).expect("a side");
+            let v = classify(*b, *a, Sides { before: &sb, after: &sa });
+            let row = crate::output::OutputRow {
+                subject: "binding",
+                resource_id: &key.resource_id,
+                encryption_scope: Some(&key.encryption_scope),
+                resource_type: Some(&key.resource_type),
+                subscription_id: Some(&key.subscription_id),
+                class: v.class.as_str(),
+                severity: v.severity,
+                changes: &v.changes,
+                adoption_window_seconds: v.window.map(|w| w.seconds),
+                new_version_age_seconds: v.new_version_age_seconds,
+            };
+            builder.append(row, *b, *a);
+        }
+        builder.finish().expect("expected batch")
+    };
+
     let mut differ = Differ::new(
         snapshot("before", T0, batches(before, true, 256), before_tables),
         snapshot("after", T1, batches(after, true, 256), after_tables),
@@ -409,8 +444,11 @@ fn the_stream_merges_in_key_order_and_raises_what_is_still_in_use() {
     // 3 critical, then 1,000 of the 2,998 pending (low) and the removed one: the list is capped.
     assert_eq!(summary.attention.len(), crate::summary::ATTENTION_LIMIT);
     assert_eq!(summary.attention_omitted, 3 + 2998 + 1 - 1000);
-    // Binding rows come first, in key order; the schema is the declared one.
+    // Binding rows come first, in key order, gathered from the input batches exactly as the row-by-row path
+    // builds them; the schema is the declared one.
     assert_eq!(out[0].schema(), crate::output::schema());
+    let all = arrow_select::concat::concat_batches(&crate::output::schema(), &out).expect("concat");
+    assert_eq!(all.slice(0, expected.num_rows()), expected);
 }
 
 #[test]

@@ -1,12 +1,15 @@
 //! A deterministic synthetic estate for the bench: `cmk_chain` rows shaped like the demo's output (storage
 //! accounts in 10 subscriptions, ~2,000 keys in ~200 vaults and HSMs, 32-hex versions, nulls where Azure is
-//! silent, broken links named in `chain_gaps`), as many as asked for, the same for the same seed.
+//! silent, broken links named in `chain_gaps`), as many as asked for, the same for the same seed. The estate
+//! behind the rows (vaults, keys with every version's creation time and state, identities) is exposed too, so the
+//! diff bench can write the `keys`, `key_versions` and vault tables that agree with the rows and derive a later
+//! snapshot from them (`snapshots.rs`).
 
 use evidence::{CmkChainRow, Timestamp};
 
 /// The snapshot the rows claim to come from: 2026-11-23T10:15:00Z.
-const TAKEN_AT_SECONDS: i64 = 1_795_428_900;
-const SNAPSHOT_ID: &str = "20261123T101500Z";
+pub(crate) const TAKEN_AT_SECONDS: i64 = 1_795_428_900;
+pub(crate) const SNAPSHOT_ID: &str = "20261123T101500Z";
 const SUBSCRIPTIONS: usize = 10;
 const VAULTS: usize = 200;
 const MANAGED_HSMS: usize = 8;
@@ -23,61 +26,86 @@ const LOCATIONS: [&str; 8] =
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-#[derive(Debug)]
-struct Vault {
-    uri: String,
-    kind: &'static str,
+#[derive(Debug, Clone)]
+pub(crate) struct Vault {
+    pub(crate) uri: String,
+    pub(crate) kind: &'static str,
     /// `None` when the vault is outside the collected subscriptions (`vault_not_collected`).
-    resource_id: Option<String>,
-    soft_delete: Option<bool>,
-    soft_delete_retention_days: Option<i64>,
-    purge_protection: Option<bool>,
-    rbac_authorization: Option<bool>,
-    public_network_access: Option<String>,
-    network_default_action: Option<String>,
-    network_bypass: Option<String>,
+    pub(crate) resource_id: Option<String>,
+    pub(crate) soft_delete: Option<bool>,
+    pub(crate) soft_delete_retention_days: Option<i64>,
+    pub(crate) purge_protection: Option<bool>,
+    pub(crate) rbac_authorization: Option<bool>,
+    pub(crate) public_network_access: Option<String>,
+    pub(crate) network_default_action: Option<String>,
+    pub(crate) network_bypass: Option<String>,
     /// Whether its role assignments could be read (`role_assignments_not_read` otherwise).
-    roles_read: bool,
+    pub(crate) roles_read: bool,
 }
 
 #[derive(Debug)]
-struct Key {
-    vault: usize,
-    name: String,
+pub(crate) struct Key {
+    pub(crate) vault: usize,
+    pub(crate) name: String,
     /// Oldest first; the last is the latest.
-    versions: Vec<String>,
-    latest_created_at: Timestamp,
-    key_type: &'static str,
-    key_size: Option<i64>,
-    expires_at: Option<Timestamp>,
+    pub(crate) versions: Vec<String>,
+    pub(crate) latest_created_at: Timestamp,
+    pub(crate) key_type: &'static str,
+    pub(crate) key_size: Option<i64>,
+    pub(crate) expires_at: Option<Timestamp>,
     /// `None` when the rotation policy could not be read.
-    rotation_policy: Option<bool>,
+    pub(crate) rotation_policy: Option<bool>,
     /// Whether the data plane could be read at all (`key_not_read` otherwise).
-    read: bool,
+    pub(crate) read: bool,
 }
 
 #[derive(Debug)]
-struct UserAssignedIdentity {
-    resource_id: String,
-    principal_id: String,
-    client_id: String,
+pub(crate) struct UserAssignedIdentity {
+    pub(crate) resource_id: String,
+    pub(crate) principal_id: String,
+    pub(crate) client_id: String,
 }
 
 #[derive(Debug)]
-struct Estate {
-    tenant_id: String,
-    subscriptions: Vec<String>,
-    vaults: Vec<Vault>,
-    keys: Vec<Key>,
-    identities: Vec<UserAssignedIdentity>,
+pub(crate) struct Estate {
+    pub(crate) tenant_id: String,
+    pub(crate) subscriptions: Vec<String>,
+    pub(crate) vaults: Vec<Vault>,
+    pub(crate) keys: Vec<Key>,
+    pub(crate) identities: Vec<UserAssignedIdentity>,
 }
 
-fn guid(rng: &mut fastrand::Rng) -> String {
+impl Key {
+    /// Creation time of version `i` (oldest first): the latest at `latest_created_at`, each older one 30 to 120
+    /// days (fixed per vault) before the next, so an older version is always older.
+    pub(crate) fn created_at(&self, i: usize) -> Timestamp {
+        let newer = i64::try_from(self.versions.len().saturating_sub(1 + i)).unwrap_or(0);
+        let spacing_days = 30 + (i64::try_from(self.vault).unwrap_or(0) * 13) % 91;
+        at(self.latest_created_at.seconds() - newer * spacing_days * SECONDS_PER_DAY)
+    }
+
+    /// Key identifier without version, `https://{host}/keys/{name}`.
+    pub(crate) fn key_id(&self, estate: &Estate) -> String {
+        format!("{}keys/{}", estate.vaults[self.vault].uri, self.name)
+    }
+}
+
+/// Whether a version is enabled (`attributes.enabled`), a property of the version itself, so every row using it
+/// agrees: 0.5 % disabled, 0.5 % not said, from the version's own digits (no random draw).
+pub(crate) fn version_enabled(version: &str) -> Option<bool> {
+    match u32::from_str_radix(version.get(..8).unwrap_or("0"), 16).unwrap_or(0) % 1000 {
+        0..=4 => Some(false),
+        5..=9 => None,
+        _ => Some(true),
+    }
+}
+
+pub(crate) fn guid(rng: &mut fastrand::Rng) -> String {
     let h = format!("{:032x}", rng.u128(..));
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
-fn hex32(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn hex32(rng: &mut fastrand::Rng) -> String {
     format!("{:032x}", rng.u128(..))
 }
 
@@ -85,7 +113,7 @@ fn hex64(rng: &mut fastrand::Rng) -> String {
     format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
 }
 
-fn at(seconds: i64) -> Timestamp {
+pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp::from_micros(seconds * 1_000_000)
 }
 
@@ -181,6 +209,11 @@ fn estate(rng: &mut fastrand::Rng) -> Estate {
 /// About 60 % customer-managed (of which ~8 % incomplete, with the gap named), 38 % Microsoft-managed, 2 % with
 /// an unknown key source.
 pub(crate) fn generate_cmk_chain(rows: usize, seed: u64) -> Vec<CmkChainRow> {
+    generate(rows, seed).1
+}
+
+/// The estate and [`generate_cmk_chain`]'s rows.
+pub(crate) fn generate(rows: usize, seed: u64) -> (Estate, Vec<CmkChainRow>) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let estate = estate(&mut rng);
     let mut out = Vec::with_capacity(rows);
@@ -189,10 +222,11 @@ pub(crate) fn generate_cmk_chain(rows: usize, seed: u64) -> Vec<CmkChainRow> {
     }
     // Collectors emit accounts in listing order, not key order: shuffle so that the sort has real work to do.
     rng.shuffle(&mut out);
-    out
+    (estate, out)
 }
 
-fn chain_row(estate: &Estate, rng: &mut fastrand::Rng, i: usize) -> CmkChainRow {
+/// The `i`-th storage account of the estate (its name carries `i`, so ids are unique).
+pub(crate) fn chain_row(estate: &Estate, rng: &mut fastrand::Rng, i: usize) -> CmkChainRow {
     let sub = &estate.subscriptions[rng.usize(..SUBSCRIPTIONS)];
     let app = APPS[rng.usize(..APPS.len())];
     let env = ENVS[rng.usize(..ENVS.len())];
@@ -264,7 +298,7 @@ fn chain_row(estate: &Estate, rng: &mut fastrand::Rng, i: usize) -> CmkChainRow 
 }
 
 /// Fills the chain of a customer-managed account the way `evidence::chain` would have found it.
-fn customer_managed(estate: &Estate, rng: &mut fastrand::Rng, row: &mut CmkChainRow) {
+pub(crate) fn customer_managed(estate: &Estate, rng: &mut fastrand::Rng, row: &mut CmkChainRow) {
     let mut gaps: Vec<&str> = Vec::new();
     let key = &estate.keys[rng.usize(..estate.keys.len())];
     let vault = &estate.vaults[key.vault];
@@ -314,11 +348,7 @@ fn customer_managed(estate: &Estate, rng: &mut fastrand::Rng, row: &mut CmkChain
                 row.in_use_is_latest = Some(v == latest);
                 row.rotation_lag_seconds =
                     Some(if v == latest { 0 } else { TAKEN_AT_SECONDS - key.latest_created_at.seconds() });
-                row.key_enabled = match rng.u32(..1000) {
-                    0..=4 => Some(false),
-                    5..=9 => None,
-                    _ => Some(true),
-                };
+                row.key_enabled = version_enabled(&key.versions[v]);
                 row.key_expires_at = key.expires_at;
             }
             None => gaps.push("in_use_version_unknown"),
@@ -378,6 +408,46 @@ fn customer_managed(estate: &Estate, rng: &mut fastrand::Rng, row: &mut CmkChain
     }
 }
 
+/// The crypto role an identity holds on a key of `vault` when it holds the usual one.
+pub(crate) fn usual_crypto_role(vault: &Vault) -> &'static str {
+    match (vault.kind, vault.rbac_authorization) {
+        ("managed_hsm", _) => "Managed HSM Crypto Service Encryption User",
+        (_, Some(false)) => "access policy: get, wrapKey, unwrapKey",
+        _ => "Key Vault Crypto Service Encryption User",
+    }
+}
+
+/// Names the gaps of a customer-managed row again from its values, in [`customer_managed`]'s order, after a
+/// change to the row: a null link is a named gap, never a guess.
+pub(crate) fn recompute_gaps(row: &mut CmkChainRow) {
+    let mut gaps: Vec<&str> = Vec::new();
+    if row.key_vault_resource_id.is_none() {
+        gaps.push("vault_not_collected");
+    }
+    if row.latest_key_version.is_some() {
+        if row.in_use_key_version.is_none() {
+            gaps.push("in_use_version_unknown");
+        }
+        if row.rotation_policy_present.is_none() {
+            gaps.push("rotation_policy_not_read");
+        }
+    } else {
+        gaps.push("key_not_read");
+    }
+    if row.federated_client_id.is_some() {
+        gaps.push("cross_tenant_identity");
+    } else if row.crypto_roles.is_none() {
+        gaps.push("role_assignments_not_read");
+    }
+    if gaps.is_empty() {
+        row.chain_status = "complete".to_string();
+        row.chain_gaps = None;
+    } else {
+        row.chain_status = "incomplete".to_string();
+        row.chain_gaps = Some(gaps.iter().map(|g| g.to_string()).collect());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,5 +465,10 @@ mod tests {
         assert!(versions.clone().all(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())));
         let ids: std::collections::BTreeSet<_> = a.iter().map(|r| &r.resource_id).collect();
         assert_eq!(ids.len(), a.len(), "primary key is unique");
+        for row in a.iter().filter(|r| r.key_source.as_deref() == Some("customer_managed")) {
+            let mut again = row.clone();
+            recompute_gaps(&mut again);
+            assert_eq!(&again, row, "the gaps follow from the values");
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::diff::{DIFF_SQL_PATH, DiffData, DuckDiff, OurDiff};
 use super::hashing::HashTimings;
 use super::machine::Machine;
 use super::parquet_write::{OurWrite, PyarrowWrite};
@@ -11,6 +12,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 const HASH_TARGET: f64 = 0.90;
 const WRITE_TARGET: f64 = 1.15;
 const MEMORY_TARGET_MIB: f64 = 64.0;
+const DIFF_TARGET: f64 = 0.85;
+const DIFF_MEMORY_TARGET_MIB: f64 = 1.25 * 1024.0;
 /// Above this share of the machine used by other processes, the report warns that the numbers are skewed.
 const BUSY_WARNING: f64 = 0.05;
 
@@ -29,6 +32,11 @@ pub(crate) struct Report {
     pub(crate) ours_others: f64,
     pub(crate) pyarrow: PyarrowWrite,
     pub(crate) pyarrow_others: f64,
+    pub(crate) diff_data: DiffData,
+    pub(crate) diff_ours: OurDiff,
+    pub(crate) diff_ours_others: f64,
+    pub(crate) diff_duck: DuckDiff,
+    pub(crate) diff_duck_others: f64,
 }
 
 /// One DESIGN §10 target and how this run did against it.
@@ -135,7 +143,62 @@ impl Report {
                     peak_mib - mib(self.ours.batch_memory.peak_bytes as f64)
                 ),
             },
+            self.diff_verdict(),
+            self.diff_memory_verdict(),
         ]
+    }
+
+    fn diff_verdict(&self) -> Verdict {
+        let (ours, duck) = (best(&self.diff_ours.seconds), best(&self.diff_duck.seconds));
+        let ratio = ours / duck;
+        let p = &self.diff_ours.phases;
+        Verdict {
+            name: format!("diff {n} × {n} bindings", n = short_count(self.diff_data.rows)),
+            target: format!("≤ {DIFF_TARGET:.2}× DuckDB's time, same counts"),
+            measured: format!("ours {ours:.2} s, DuckDB {duck:.2} s"),
+            ratio: format!("{ratio:.2}×"),
+            // The counts agree: the bench fails before the report otherwise.
+            met: ratio <= DIFF_TARGET,
+            miss: format!(
+                "diff: ours/DuckDB time {ratio:.2}× is {:.2}× above the ≤ {DIFF_TARGET:.2}× target; ours must take \
+                 {:.0} % less time (≤ {:.2} s)",
+                ratio - DIFF_TARGET,
+                (1.0 - DIFF_TARGET / ratio) * 100.0,
+                DIFF_TARGET * duck
+            ),
+            why: format!(
+                "measured alone on one thread, decoding both `cmk_chain` files takes {:.2} s, the Differ (merge, \
+                 classification, {} output columns per binding, summary) {:.2} s and writing diff.parquet \
+                 (`bundle::write_batches`, zstd) {:.2} s: {:.2} s of CPU that the three threads (readers, Differ, \
+                 writer) spread over {} cores in {ours:.2} s, while DuckDB writes {} rows of 51 columns; the Differ \
+                 and the writer are where the time is (see section 4)",
+                p.decode_seconds,
+                diff::output::schema().fields().len(),
+                p.differ_seconds,
+                p.write_seconds,
+                p.decode_seconds + p.differ_seconds + p.write_seconds,
+                self.machine.cores,
+                count(self.diff_duck.rows)
+            ),
+        }
+    }
+
+    fn diff_memory_verdict(&self) -> Verdict {
+        let peak = mib(self.diff_ours.memory.peak_bytes as f64);
+        Verdict {
+            name: "diff memory".to_string(),
+            target: format!("≤ {:.2} GiB peak", DIFF_MEMORY_TARGET_MIB / 1024.0),
+            measured: format!("{peak:.1} MiB peak"),
+            ratio: format!("{:.2}× of target", peak / DIFF_MEMORY_TARGET_MIB),
+            met: peak <= DIFF_MEMORY_TARGET_MIB,
+            miss: format!(
+                "diff memory: {peak:.1} MiB peak is {:.1} MiB over the ≤ {DIFF_MEMORY_TARGET_MIB:.0} MiB target",
+                peak - DIFF_MEMORY_TARGET_MIB
+            ),
+            why: "the counted peak is both sides' small tables and `Side`s, the record batches in flight (two per \
+                  reader thread, two of diff output) and the Parquet writer's row group in progress"
+                .to_string(),
+        }
     }
 
     /// The sentences naming each missed target, by how much.
@@ -144,7 +207,9 @@ impl Report {
     }
 
     fn busiest_phase(&self) -> f64 {
-        [self.hash_others, self.ours_others, self.pyarrow_others].into_iter().fold(0.0, f64::max)
+        [self.hash_others, self.ours_others, self.pyarrow_others, self.diff_ours_others, self.diff_duck_others]
+            .into_iter()
+            .fold(0.0, f64::max)
     }
 
     /// The table printed on the terminal.
@@ -182,11 +247,26 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "other processes used {} of the machine during the run (hashing {}, our write {}, pyarrow {})",
+            "diff: {} bindings before, {} after; ours wrote {} rows ({:.1} MiB), DuckDB {} rows ({:.1} MiB); per-class \
+             counts agree; our peak {:.0} MiB",
+            self.diff_data.rows_before,
+            self.diff_data.rows_after,
+            self.diff_ours.output_rows,
+            mib(self.diff_ours.output_bytes as f64),
+            self.diff_duck.rows,
+            mib(self.diff_duck.bytes as f64),
+            mib(self.diff_ours.memory.peak_bytes as f64)
+        );
+        let _ = writeln!(
+            out,
+            "other processes used {} of the machine during the run (hashing {}, our write {}, pyarrow {}, our diff {}, \
+             DuckDB {})",
             percent(self.machine.others_share),
             percent(self.hash_others),
             percent(self.ours_others),
-            percent(self.pyarrow_others)
+            percent(self.pyarrow_others),
+            percent(self.diff_ours_others),
+            percent(self.diff_duck_others)
         );
         for v in verdicts.iter().filter(|v| !v.met) {
             let _ = writeln!(out, "MISSED {}\n  why: {}", v.miss, v.why);
@@ -240,11 +320,13 @@ impl Report {
         let _ = writeln!(
             w,
             "- CPU used by other processes (share of all cores, from /proc/stat less this process and the openssl and \
-             python it ran): whole run {}, hashing {}, our write {}, pyarrow {}",
+             python it ran): whole run {}, hashing {}, our write {}, pyarrow {}, our diff {}, DuckDB {}",
             percent(m.others_share),
             percent(self.hash_others),
             percent(self.ours_others),
-            percent(self.pyarrow_others)
+            percent(self.pyarrow_others),
+            percent(self.diff_ours_others),
+            percent(self.diff_duck_others)
         );
         if self.busiest_phase() > BUSY_WARNING || m.compilers_at_start > 0 {
             let _ = writeln!(
@@ -355,11 +437,14 @@ impl Report {
             m.peak_rss_kib.map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "unknown".into())
         );
 
+        self.diff_markdown(w);
+
         let _ = writeln!(w, "\n## Reproduce\n");
         let _ = writeln!(
             w,
             "```sh\ncargo xtask bench                       # DESIGN §10 sizes; rewrites this file\n\
-             cargo xtask bench --rows 100000 --hash-mib 64   # a quick trial; report in target/bench/BENCHMARKS.md\n```\n"
+             cargo xtask bench --rows 100000 --hash-mib 64 --rounds 1   # a quick trial; report in target/bench/BENCHMARKS.md\n\
+             cargo test -p xtask                     # every diff class occurs; diff.sql agrees with the Differ on edge cases\n```\n"
         );
         let _ = writeln!(
             w,
@@ -367,14 +452,167 @@ impl Report {
              pyarrow, as `cargo xtask pyenv` does), then runs `cargo run --release --locked --package xtask -- \
              bench-run …`, so the measured code is optimised (release profile); `cargo xtask ci` stays a debug \
              build. It exits non-zero only on an error (a tool missing, digests that disagree, pyarrow not reading \
-             every row), never because a target was missed. Run it on an otherwise idle machine: on 2 cores a \
+             every row, a package that does not verify, DuckDB's per-class counts differing from ours), never \
+             because a target was missed. Run it on an otherwise idle machine: on 2 cores a \
              background build halves what either side gets. The commands measured, in order:\n"
         );
         let _ = writeln!(w, "1. ours: sha2 over 1 MiB reads; `bundle::HashingWriter`; `{}`", h.openssl_command);
         let _ = writeln!(w, "2. ours: `bundle::write_table` to `<scratch>/cmk_chain.parquet` × {}", self.rounds);
         let _ = writeln!(w, "3. python: `pq.read_table(ours)` untimed, then `{}` × {}", p.command, self.rounds);
+        let _ = writeln!(
+            w,
+            "4. ours: `bundle::verify_package` on both packages, then `diff::Differ` over them into \
+             `<scratch>/diff.parquet` × {}; once more counted",
+            self.rounds
+        );
+        let _ = writeln!(
+            w,
+            "5. python: `duckdb.connect().execute(<{DIFF_SQL_PATH} filled in>)` (a `COPY (…) TO \
+             '<scratch>/duck.parquet'`) × {}, then its rows counted per class",
+            self.rounds
+        );
         let _ = writeln!(w, "\nThe scratch directory is removed at the end of the run.");
         md
+    }
+}
+
+impl Report {
+    /// Section 4 of BENCHMARKS.md: the diff against DuckDB.
+    fn diff_markdown(&self, w: &mut String) {
+        let data = &self.diff_data;
+        let o = &self.diff_ours;
+        let d = &self.diff_duck;
+        let p = &o.phases;
+        let _ = writeln!(w, "\n## 4. Diff of two {}-binding snapshots\n", short_count(data.rows));
+        let _ = writeln!(
+            w,
+            "**Data** (untimed: generated in {:.2} s, written as two signed packages with `bundle::PackageWriter` in \
+             {:.2} s). BEFORE is section 2's generator, {} bindings, with the `keys` and `key_versions` rows of every \
+             key they name (every version, older ones created 30 to 120 days apart, enabled as the rows say), the \
+             `key_vaults` / `managed_hsms` rows of their vaults, `coverage` rows for the keys and role assignments \
+             that could not be read and for a child of three accounts, and its 10 subscriptions as the manifest's \
+             scopes; two keys expire an hour after it. AFTER, {} h later, {} bindings, is derived from BEFORE by \
+             deterministic changes (`xtask/src/bench/snapshots.rs`): one subscription's storage-account list denied \
+             (its accounts absent), four accounts that could not be read, 0.5 % of accounts deleted, 0.5 % new ones \
+             and 0.1 % in an 11th subscription BEFORE did not collect; 14 % of the readable keys get a new version \
+             two hours before AFTER, 1.5 % lose their rotation-policy read, 5 % of older versions are disabled, and \
+             a resource that follows the latest version adopts a newer enabled one with probability 55 %; of the \
+             customer-managed accounts 0.8 % turn Microsoft-managed, 0.8 % move to another key, 0.8 % lose (or \
+             gain) their identity's crypto role; 1.3 % of the Microsoft-managed ones turn customer-managed; two \
+             vaults open their firewall (default action `Deny` → `Allow`, public network access `Disabled` → \
+             `Enabled`). `cmk_chain.parquet` is {:.1} MiB before and {:.1} MiB after.\n",
+            data.generate_seconds,
+            data.package_seconds,
+            thousands(data.rows_before),
+            super::diff::hours_apart(),
+            thousands(data.rows_after),
+            mib(data.chain_bytes.0 as f64),
+            mib(data.chain_bytes.1 as f64)
+        );
+        let verify_before: Vec<f64> = o.verify_seconds.iter().map(|v| v.0).collect();
+        let verify_after: Vec<f64> = o.verify_seconds.iter().map(|v| v.1).collect();
+        let others: u64 = o.other_changes.values().sum();
+        let _ = writeln!(
+            w,
+            "- **Ours**, as the binary diffs: `bundle::verify_package` on both packages first (information, not part \
+             of the ratio: before {} s, after {} s per round), then per side `bundle::Manifest::read`, the small \
+             tables whole with `bundle::read_table` (`coverage`, `key_vaults`, `managed_hsms`, `keys`, \
+             `key_versions`, `role_assignments`), `diff::Side::new(snapshot_id, taken_at, &manifest.collection.scopes, \
+             &coverage, &key_versions)`, and `cmk_chain` streamed with `bundle::table_batches(.., diff::CHAIN_COLUMNS, \
+             8192)` wrapped in `diff::prefetch(.., 2)` (one reader thread per side); `diff::Differ` runs on a thread \
+             of its own (wrapped in `diff::prefetch(.., 2)`, which hands its summary back when exhausted) and the \
+             calling thread writes its batches with `bundle::write_batches` to `<scratch>/diff.parquet` \
+             (`BufWriter`, no fsync). Seconds per round: {}; best {:.2} s. Output: {} rows ({} bindings and {} \
+             vault, key-version and role-assignment rows: {}), {} columns, {:.1} MiB, SHA-256 `{}`; {}.",
+            list(&verify_before),
+            list(&verify_after),
+            list(&o.seconds),
+            best(&o.seconds),
+            count(o.output_rows),
+            count(o.counts.iter().map(|(_, n)| n).sum::<u64>()),
+            count(others),
+            if o.other_changes.is_empty() {
+                "none".to_string()
+            } else {
+                o.other_changes.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+            },
+            diff::output::schema().fields().len(),
+            mib(o.output_bytes as f64),
+            o.sha256,
+            if o.identical_runs { "every run wrote the same bytes" } else { "**runs wrote different bytes**" }
+        );
+        let _ = writeln!(
+            w,
+            "- Where our time goes (one more untimed run, each part alone on one thread): opening both sides \
+             (manifests, small tables, `Side`s) {:.2} s; decoding both projected `cmk_chain` files {:.2} s; the \
+             Differ over the decoded batches, output kept in memory, {:.2} s; `bundle::write_batches` of that output \
+             {:.2} s. In the timed runs these overlap on the reader, Differ and writer threads: {:.2} s of CPU in \
+             {:.2} s on {} cores.",
+            p.open_seconds,
+            p.decode_seconds,
+            p.differ_seconds,
+            p.write_seconds,
+            p.open_seconds + p.decode_seconds + p.differ_seconds + p.write_seconds,
+            best(&o.seconds),
+            self.machine.cores
+        );
+        let _ = writeln!(
+            w,
+            "- **DuckDB {}** ({} threads, its default), inside one Python process timed with `time.perf_counter()`: \
+             one `COPY (…) TO '<scratch>/duck.parquet' (FORMAT parquet, COMPRESSION zstd)` statement, \
+             [`{DIFF_SQL_PATH}`]({DIFF_SQL_PATH}) with its placeholders filled (file paths, both manifests' scopes \
+             as list literals, the after snapshot's time), that reads both packages' `tables/cmk_chain.parquet`, \
+             `key_versions.parquet` and `coverage.parquet`, full-outer-joins the bindings on resource id + \
+             encryption scope and applies the rules of `crates/diff/src/classify.rs` in their order, the gap \
+             matching of `side.rs` and the windows of `window.rs`; it writes both sides' keys, the class, the resource type \
+             and subscription, and both sides' values of the 22 fields ours writes as `before_*`/`after_*`. \
+             Seconds per round: {}; best {:.2} s. Output: {} rows, {:.1} MiB. Its rows were then counted per \
+             class, untimed.",
+            d.version,
+            d.threads,
+            list(&d.seconds),
+            best(&d.seconds),
+            count(d.rows),
+            mib(d.bytes as f64)
+        );
+        let _ = writeln!(
+            w,
+            "- **Memory**: one more diff, untimed, with the counting allocator on for all threads (section 3's): \
+             **{:.1} MiB** peak beyond what was held before it ({} allocation calls, {:.1} MiB still held after it).",
+            mib(o.memory.peak_bytes as f64),
+            o.memory.calls,
+            mib(o.memory.retained_bytes as f64)
+        );
+        let _ = writeln!(
+            w,
+            "- Only bindings are compared: the vault, key-version and role-assignment rows ours writes too have no \
+             counterpart in the SQL. Ours writes every binding with both sides' values and the change lines \
+             ({} columns); DuckDB writes 51: the same values without severity, change lines, window and age.\n",
+            diff::output::schema().fields().len()
+        );
+        let _ = writeln!(w, "| class | ours | DuckDB |");
+        let _ = writeln!(w, "|---|---:|---:|");
+        for (class, n) in &o.counts {
+            let _ = writeln!(w, "| {class} | {} | {} |", count(*n), count(d.counts.get(*class).copied().unwrap_or(0)));
+        }
+        let total: u64 = o.counts.iter().map(|(_, n)| n).sum();
+        let _ = writeln!(w, "| **all bindings** | {} | {} |", count(total), count(d.rows));
+    }
+}
+
+/// A count with thousands separators.
+fn count(n: u64) -> String {
+    thousands(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// `1000000` as `1M`, `100000` as `100k`, anything else with thousands separators.
+fn short_count(n: usize) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
+        format!("{}k", n / 1_000)
+    } else {
+        thousands(n)
     }
 }
 
