@@ -128,6 +128,29 @@ impl PackageWriter {
         Ok(())
     }
 
+    /// Writes a document (a report) into the package root and lists it in the manifest and `SHA256SUMS`, so
+    /// the signature covers it; it has no table, rows or schema (`table` is empty). Call before
+    /// [`PackageWriter::write_manifest`].
+    pub fn write_document(&mut self, name: &str, contents: &[u8]) -> Result<(), Error> {
+        check_name("document name", name)?;
+        self.write_file(name, contents)?;
+        self.files.push(WrittenFile {
+            path: name.to_string(),
+            sha256: crate::manifest::sha256_hex(contents),
+            bytes: contents.len() as u64,
+            rows: 0,
+            table: "",
+            schema_version: 0,
+        });
+        Ok(())
+    }
+
+    /// The previous package of this tenant in the same archive (the one the hash chain links to), if any.
+    pub fn previous_dir(&self) -> Option<PathBuf> {
+        let previous = self.previous.as_ref()?;
+        self.target.parent().map(|tenant| tenant.join(&previous.snapshot_id))
+    }
+
     /// Writes an extra file (e.g. a manifest) into the package root.
     pub fn write_file(&mut self, name: &str, contents: &[u8]) -> Result<(), Error> {
         let path = self.staging.join(name);
@@ -294,5 +317,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(PackageWriter::create(dir.path(), "../x", "s").is_err());
         assert!(PackageWriter::create(dir.path(), "t", ".hidden").is_err());
+    }
+
+    #[test]
+    fn a_document_is_listed_hashed_and_checked_but_has_no_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackageWriter::create(dir.path(), "t1", "20231114T221320Z").unwrap();
+        w.write_tables(&tables()).unwrap();
+        w.write_document("REPORT.md", b"# Report\n").unwrap();
+        assert!(w.write_document("../escape.md", b"x").is_err(), "a document name cannot leave the package");
+        let key = crate::LocalSigningKey::generate();
+        let info = CollectionInfo {
+            cloud: "AzureCloud".into(),
+            scopes: Vec::new(),
+            api_versions: Default::default(),
+            snapshot_time: "2023-11-14T22:13:20Z".into(),
+            started_at: "2023-11-14T22:13:20Z".into(),
+            finished_at: "2023-11-14T22:13:21Z".into(),
+            coverage_summary: Default::default(),
+        };
+        let manifest = w.write_manifest(info).unwrap();
+        w.write_signature(&key.sign(&manifest).unwrap()).unwrap();
+        let pkg = w.commit().unwrap();
+        let sums = fs::read_to_string(pkg.dir.join(SUMS_FILE)).unwrap();
+        assert!(sums.contains("  REPORT.md\n"), "{sums}");
+        let trust = crate::TrustAnchors { public_keys_pem: vec![key.public_key_pem().unwrap()], key_ids: Vec::new() };
+        let report = crate::verify_package(&pkg.dir, &trust);
+        assert!(report.holds(), "{:?}", report.problems);
+        fs::write(pkg.dir.join("REPORT.md"), b"# Edited\n").unwrap();
+        let report = crate::verify_package(&pkg.dir, &trust);
+        assert!(report.problems.iter().any(|p| p.file == "REPORT.md"), "{:?}", report.problems);
     }
 }
