@@ -11,7 +11,9 @@ use crate::harness::{SIM_SECRET, duckdb, package_dir, pyarrow_shape, python, run
 
 const LIMIT: Duration = Duration::from_secs(180);
 /// Tables of schema v1 (`cmk-evidence schema` lists them).
-pub const TABLE_COUNT: usize = 20;
+pub const TABLE_COUNT: usize = 21;
+/// Documents every package carries beside its tables (listed in the manifest, so signed).
+pub const DOCUMENTS: [&str; 2] = ["REPORT.md", "report.html"];
 
 fn demo_json(out: &std::path::Path) -> Value {
     let out_str = out.to_str().expect("utf-8 temp path");
@@ -281,14 +283,16 @@ fn every_table_reads_in_pyarrow_and_raw_evidence_is_traceable_and_secret_free() 
     let summary = demo_json(out.path());
     let package = package_dir(out.path());
     let files = summary["files"].as_array().expect("files");
-    assert_eq!(files.len(), TABLE_COUNT, "every table is written, empty or not");
+    assert_eq!(files.len(), TABLE_COUNT + DOCUMENTS.len(), "every table is written, empty or not, and the report");
+    let tables = files.iter().filter(|f| f["table"].as_str().is_some_and(|t| !t.is_empty())).count();
+    assert_eq!(tables, TABLE_COUNT);
     assert_eq!(
         summary["demo"]["verify"]["problems"].as_array().map(Vec::len),
         Some(0),
         "{}",
         summary["demo"]["verify"]
     );
-    for file in files {
+    for file in files.iter().filter(|f| f["table"].as_str().is_some_and(|t| !t.is_empty())) {
         let path = package.join(file["path"].as_str().expect("path"));
         let (rows, columns) = pyarrow_shape(&path);
         assert_eq!(rows, file["rows"].as_u64().expect("rows"), "{}", path.display());

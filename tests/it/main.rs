@@ -10,5 +10,7 @@ mod harness;
 mod demo;
 mod diff;
 mod faults;
+mod findings;
 mod import;
 mod package;
+mod report;

@@ -64,11 +64,22 @@ fn ci() -> Result<()> {
     tidy()?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
     let python = pyenv()?;
+    require_chromium()?;
     let (passed, failed) =
         run_tests(cargo().args(["test", "--workspace", "--locked"]).env("CMK_EVIDENCE_PYTHON", &python))?;
     eprintln!("xtask: ci passed");
     // One closing line for the whole suite: cargo's own last line is a doc-test binary's, often "0 passed".
     println!("tests: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// The report tests render `report.html` in a real headless browser; they fail without one, so say it first.
+fn require_chromium() -> Result<()> {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("chromium").is_file()));
+    if !found {
+        bail!("chromium is not on PATH: install chromium (Debian: apt-get install chromium; .ci/run does it)");
+    }
     Ok(())
 }
 

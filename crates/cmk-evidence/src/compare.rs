@@ -33,8 +33,9 @@ pub(crate) struct DiffRun {
     pub rows: u64,
 }
 
-/// Trust for a diff: the keys given, else the key that signed BEFORE (so AFTER must be signed by the same key).
-fn diff_trust(anchors: TrustAnchors, before: &Path) -> Result<(TrustAnchors, String)> {
+/// Trust for a diff (or a findings read): the keys given, else the key that signed `before` (so a second package
+/// must be signed by the same key).
+pub(crate) fn trust_for(anchors: TrustAnchors, before: &Path) -> Result<(TrustAnchors, String)> {
     if !anchors.is_empty() {
         let ids: Vec<String> = anchors
             .public_keys_pem
@@ -60,7 +61,8 @@ fn diff_trust(anchors: TrustAnchors, before: &Path) -> Result<(TrustAnchors, Str
     }
 }
 
-fn check(report: &VerifyReport, which: &str, allow_unsigned: bool) -> Result<()> {
+/// Fails, listing every problem, unless the package verifies (an unsigned one passes with `allow_unsigned`).
+pub(crate) fn check(report: &VerifyReport, which: &str, allow_unsigned: bool) -> Result<()> {
     let problems: Vec<String> = report
         .problems
         .iter()
@@ -114,6 +116,42 @@ fn open(
     Ok(diff::Snapshot { tenant_id: manifest.tenant_id.clone(), side, tables, chain: diff::prefetch(chain, READ_AHEAD) })
 }
 
+/// The diff of a snapshot not yet written (`current`, sorted) against the package before it, for the report.
+/// The previous package must verify against its own signer (or be unsigned); otherwise it is not compared and
+/// the error says why.
+pub(crate) fn summary_against_previous(
+    previous: &Path,
+    current: &evidence::Tables,
+    tenant_id: &str,
+    snapshot_id: &str,
+    taken_at: Timestamp,
+    scopes: &[String],
+) -> Result<Summary> {
+    let (trust, _) = trust_for(TrustAnchors::default(), previous)?;
+    check(&bundle::verify_package(previous, &trust), "the previous", true)?;
+    let (manifest, _) = Manifest::read(previous)?;
+    let before = open(previous, &manifest)?;
+    let chain: Vec<_> =
+        current.cmk_chain.chunks(READ_BATCH_ROWS).map(<evidence::CmkChainRow as evidence::Table>::to_batch).collect();
+    let after = diff::Snapshot {
+        tenant_id: tenant_id.to_string(),
+        side: diff::Side::new(snapshot_id, taken_at, scopes, &current.coverage, &current.key_versions),
+        tables: diff::SideTables {
+            key_vaults: current.key_vaults.clone(),
+            managed_hsms: current.managed_hsms.clone(),
+            keys: current.keys.clone(),
+            key_versions: current.key_versions.clone(),
+            role_assignments: current.role_assignments.clone(),
+        },
+        chain: chain.into_iter(),
+    };
+    let mut differ = diff::Differ::new(before, after);
+    for batch in differ.by_ref() {
+        batch?;
+    }
+    Ok(differ.into_summary())
+}
+
 /// Verifies both packages, compares them, and writes `diff.parquet` + `diff-summary.json` under `out` if given.
 pub(crate) fn run_diff(
     before: &Path,
@@ -122,7 +160,7 @@ pub(crate) fn run_diff(
     allow_unsigned: bool,
     out: Option<&Path>,
 ) -> Result<DiffRun> {
-    let (trust, trust_text) = diff_trust(anchors, before)?;
+    let (trust, trust_text) = trust_for(anchors, before)?;
     let (before_report, after_report) = (bundle::verify_package(before, &trust), bundle::verify_package(after, &trust));
     check(&before_report, "BEFORE", allow_unsigned)?;
     check(&after_report, "AFTER", allow_unsigned)?;
@@ -251,5 +289,5 @@ pub(crate) fn diff_command(args: DiffArgs) -> Result<u8> {
     } else {
         print_text(&run, Some(args.fail_on));
     }
-    Ok(if run.summary.fails(args.fail_on) { exit::DIFF_FINDINGS } else { exit::OK })
+    Ok(if run.summary.fails(args.fail_on) { exit::GATE_FAIL } else { exit::OK })
 }

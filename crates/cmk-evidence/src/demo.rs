@@ -44,7 +44,8 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
     let client = AzureClient::new(simulator_client_config(&scenario, sim.addr(), args.retry.config(Some(2))))
         .context("building the Azure client")?;
     let signer = demo_signer(&args)?;
-    let first = run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0).await;
+    let policy = crate::rules::policy(args.policy.as_deref())?;
+    let first = run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0, &policy).await;
     // The drill: the scenario's changes, then a second collection of the changed estate.
     let mut drill = Vec::new();
     let mut second = None;
@@ -66,7 +67,7 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
             drill.push("advanced the clock by 1 minute, so that the two snapshots have different ids".into());
         }
         second = Some(match applied {
-            Ok(()) => run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0).await,
+            Ok(()) => run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0, &policy).await,
             Err(e) => Err(e),
         });
     }

@@ -583,23 +583,25 @@ pub(crate) async fn import_command(args: crate::ImportArgs) -> Result<u8> {
         eprintln!("not imported: {}: {}", unread.origin, unread.reason);
     }
     let signer = crate::package::Signer::from_options(args.signing_key.as_deref(), None, "ES256")?;
+    let policy = crate::rules::policy(args.policy.as_deref())?;
     if matches!(signer, crate::package::Signer::Unsigned) {
         eprintln!("warning: no --signing-key: the package will not be signed");
     }
+    let mut tables = imported.tables;
+    let target = crate::package::Target { out: &args.out, signer: &signer, policy: &policy };
     let (package_dir, files) = crate::package::write_package(
         None,
         &ctx,
         crate::package::IMPORTED_CLOUD,
         &imported.subscriptions,
         started_at,
-        &imported.tables,
-        &args.out,
-        &signer,
+        &mut tables,
+        &target,
     )
     .await?;
     let converted: serde_json::Map<String, serde_json::Value> =
         imported.converted.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
-    let run = crate::run::TenantRun { tables: imported.tables, package_dir, files };
+    let run = crate::run::TenantRun { tables, package_dir, files };
     let extra = serde_json::json!({
         "from": args.from, "files_read": imported.files_read, "converted": converted,
         "not_imported": imported.unread.iter().map(|u| serde_json::json!({"origin": u.origin, "reason": u.reason})).collect::<Vec<_>>(),

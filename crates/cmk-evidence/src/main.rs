@@ -6,6 +6,8 @@ mod demo;
 mod import;
 mod inventory;
 mod package;
+mod report;
+mod rules;
 mod run;
 mod summary;
 mod verify;
@@ -24,10 +26,11 @@ pub(crate) mod exit {
     pub const ERROR: u8 = 1;
     /// Package written, but `coverage` records collection failures (denied, not found, throttled, error).
     pub const GAPS: u8 = 3;
-    /// `diff`: a row at or above `--fail-on` exists.
-    pub const DIFF_FINDINGS: u8 = 1;
-    /// `diff`: the comparison could not be made (a package does not verify, cannot be read, ...).
-    pub const DIFF_ERROR: u8 = 2;
+    /// `diff`, `findings`: a row at or above `--fail-on` exists.
+    pub const GATE_FAIL: u8 = 1;
+    /// `diff`, `findings`: the answer could not be given (a package does not verify, cannot be read, a policy
+    /// is broken, ...).
+    pub const GATE_ERROR: u8 = 2;
 }
 
 const AFTER_HELP: &str = "\
@@ -40,6 +43,7 @@ import: 0 when every file was read, 3 when some file or item could not be (each 
 verify: 0 when every check holds; 1 when any does not (each problem names the file).
 diff: 0 when no row is at or above --fail-on; 1 when one is; 2 when the diff could not be made (a package
   does not verify or cannot be read; the message says which and why).
+findings: 0 when no finding is at or above --fail-on (or none is given); 1 when one is; 2 on error.
 
 Logs go to stderr: -v for info, -vv for debug, or RUST_LOG (e.g. RUST_LOG=azure_rest=debug).";
 
@@ -65,6 +69,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Compare two packages of one tenant (before and after a key rotation or change window).
     Diff(DiffArgs),
+    /// Print what is wrong in a package, rule by rule, with the evidence and the `az` command that fixes it.
+    Findings(FindingsArgs),
     /// Create an Ed25519 key pair for signing packages.
     Keygen(KeygenArgs),
     /// Sign a package that was collected unsigned, after checking every file against its manifest.
@@ -166,6 +172,9 @@ struct CollectArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    /// Findings policy (which services require CMK, key age, expiry warning, severities); default built in.
+    #[arg(long, value_name = "policy.toml")]
+    policy: Option<PathBuf>,
     #[command(flatten)]
     retry: RetryArgs,
     #[command(flatten)]
@@ -189,6 +198,9 @@ struct ImportArgs {
     /// Sign the manifest with this Ed25519 private key (PKCS#8 PEM from `cmk-evidence keygen`).
     #[arg(long, value_name = "KEY.pem")]
     signing_key: Option<PathBuf>,
+    /// Findings policy (which services require CMK, key age, expiry warning, severities); default built in.
+    #[arg(long, value_name = "policy.toml")]
+    policy: Option<PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
@@ -202,6 +214,9 @@ struct DemoArgs {
     /// Simulator scenario: a built-in name (`default`, `faults`) or a TOML file.
     #[arg(long, default_value = "default")]
     scenario: String,
+    /// Findings policy (which services require CMK, key age, expiry warning, severities); default built in.
+    #[arg(long, value_name = "policy.toml")]
+    policy: Option<PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
@@ -267,6 +282,35 @@ struct DiffArgs {
     output: OutputFormat,
 }
 
+#[derive(Debug, Args)]
+struct FindingsArgs {
+    /// The package directory (`<out>/<tenant-id>/<snapshot-id>`).
+    #[arg(required_unless_present = "list")]
+    package: Option<PathBuf>,
+    /// List every rule with its id, severity (under --policy, if given), title and source, and exit.
+    #[arg(long)]
+    list: bool,
+    /// Evaluate the rules again under this policy (which services require CMK, key age, expiry warning,
+    /// severities) instead of printing the findings recorded in the package.
+    #[arg(long, value_name = "policy.toml")]
+    policy: Option<PathBuf>,
+    /// Exit 1 when a finding has this severity or higher: info, low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<diff::Severity>,
+    /// Trust signatures by this public key (SPKI PEM; repeatable). Default: the key that signed the package.
+    #[arg(long = "public-key", value_name = "PUB.pem")]
+    public_keys: Vec<PathBuf>,
+    /// Trust signatures by this key id (repeatable).
+    #[arg(long = "trusted-key-id", value_name = "ID")]
+    trusted_key_ids: Vec<String>,
+    /// Read a package collected without a signing key.
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
 fn parse_severity(text: &str) -> Result<diff::Severity, String> {
     text.parse()
 }
@@ -306,7 +350,26 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true).try_init();
 }
 
+/// `cmk-evidence … | head` closes stdout early; `println!` then panics. End quietly instead, with the status a
+/// shell gives a process killed by SIGPIPE (128 + 13), as other command-line tools do.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -323,10 +386,14 @@ fn main() -> ExitCode {
             Command::Import(args) => import::import_command(args).await,
             Command::Sim(args) => demo::sim_command(args).await,
             Command::Verify(args) => verify::verify_command(args),
-            // A diff that cannot be made exits 2, so that a gate can tell "not comparable" from "findings".
+            // A gate that cannot be decided exits 2, so that CI can tell "could not check" from "found something".
             Command::Diff(args) => Ok(compare::diff_command(args).unwrap_or_else(|e| {
                 report_error(&e);
-                exit::DIFF_ERROR
+                exit::GATE_ERROR
+            })),
+            Command::Findings(args) => Ok(rules::findings_command(args).unwrap_or_else(|e| {
+                report_error(&e);
+                exit::GATE_ERROR
             })),
             Command::Keygen(args) => verify::keygen_command(args),
             Command::Bundle(args) => verify::bundle_command(args),

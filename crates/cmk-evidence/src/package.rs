@@ -97,19 +97,33 @@ fn rfc3339(t: Timestamp) -> String {
 /// The manifest's `cloud` for a package built by `import` from saved files.
 pub(crate) const IMPORTED_CLOUD: &str = "imported";
 
-/// Writes `tables` as a package under `out`, with manifest and signature, and renames it into place. `client`
-/// is needed only to sign with a Key Vault key (`None` for `import`).
-#[allow(clippy::too_many_arguments)]
+/// Where and how a package is written.
+#[derive(Debug)]
+pub(crate) struct Target<'a> {
+    /// The archive directory (`<out>/<tenant>/<snapshot>`).
+    pub out: &'a Path,
+    /// Who signs the manifest.
+    pub signer: &'a Signer,
+    /// The findings policy.
+    pub policy: &'a findings::Policy,
+}
+
+/// Evaluates the findings into `tables`, then writes them as a package under `target.out` with the report
+/// (REPORT.md, report.html — with the rotation diff against the tenant's previous package when there is one),
+/// manifest and signature, and renames it into place. `client` is needed only to sign with a Key Vault key
+/// (`None` for `import`).
 pub(crate) async fn write_package(
     client: Option<&AzureClient>,
     ctx: &SnapshotContext,
     cloud: &str,
     subscriptions: &[String],
     started_at: Timestamp,
-    tables: &Tables,
-    out: &Path,
-    signer: &Signer,
+    tables: &mut Tables,
+    target: &Target<'_>,
 ) -> Result<(PathBuf, Vec<WrittenFile>)> {
+    crate::rules::evaluate_into(tables, target.policy, ctx.taken_at);
+    let tables = &*tables;
+    let out = target.out;
     let mut writer = PackageWriter::create(out, &ctx.tenant_id, &ctx.snapshot_id())
         .with_context(|| format!("creating the package under {}", out.display()))?;
     writer.write_tables(tables).context("writing tables")?;
@@ -119,6 +133,7 @@ pub(crate) async fn write_package(
     }
     let mut scopes: Vec<String> = subscriptions.iter().map(|s| format!("/subscriptions/{s}")).collect();
     scopes.sort();
+    write_reports(&mut writer, ctx, cloud, &scopes, tables)?;
     let info = CollectionInfo {
         cloud: cloud.to_string(),
         scopes,
@@ -129,9 +144,42 @@ pub(crate) async fn write_package(
         coverage_summary,
     };
     let manifest = writer.write_manifest(info).context("writing the manifest")?;
-    if let Some(signature) = signer.sign(client, &manifest).await? {
+    if let Some(signature) = target.signer.sign(client, &manifest).await? {
         writer.write_signature(&signature).context("writing the signature")?;
     }
     let written = writer.commit().context("committing the package")?;
     Ok((written.dir, written.files))
+}
+
+/// `REPORT.md` and `report.html`, with the rotation diff against the tenant's previous package in this archive
+/// when there is one (a previous package that does not verify is named in the report, not compared).
+fn write_reports(
+    writer: &mut PackageWriter,
+    ctx: &SnapshotContext,
+    cloud: &str,
+    scopes: &[String],
+    tables: &Tables,
+) -> Result<()> {
+    let previous = writer.previous_dir().map(|dir| {
+        crate::compare::summary_against_previous(&dir, tables, &ctx.tenant_id, &ctx.snapshot_id(), ctx.taken_at, scopes)
+            .map_err(|e| format!("{}: {e:#}", dir.display()))
+    });
+    if let Some(Err(why)) = &previous {
+        tracing::warn!("the previous package is not compared in the report: {why}");
+    }
+    let snapshot_time = rfc3339(ctx.taken_at);
+    let snapshot_id = ctx.snapshot_id();
+    let input = crate::report::ReportInput {
+        tables,
+        tenant_id: &ctx.tenant_id,
+        snapshot_id: &snapshot_id,
+        snapshot_time: &snapshot_time,
+        cloud,
+        scopes,
+        previous: previous.as_ref().and_then(|p| p.as_ref().ok()),
+        previous_error: previous.as_ref().and_then(|p| p.as_ref().err()).map(String::as_str),
+    };
+    writer.write_document("REPORT.md", crate::report::markdown(&input).as_bytes()).context("writing REPORT.md")?;
+    writer.write_document("report.html", crate::report::html(&input).as_bytes()).context("writing report.html")?;
+    Ok(())
 }

@@ -180,6 +180,7 @@ async fn run_job(
     taken_at: Timestamp,
     out: &Path,
     signer: &Signer,
+    policy: &findings::Policy,
 ) -> Result<TenantRun> {
     let config = ClientConfig {
         tenant_id: job.tenant_id.clone(),
@@ -190,7 +191,7 @@ async fn run_job(
     };
     let client = AzureClient::new(config).context("building the Azure client")?;
     let ctx = SnapshotContext { tenant_id: job.tenant_id.clone(), taken_at };
-    collect_and_package(&client, &ctx, &job.subscriptions, out, signer).await
+    collect_and_package(&client, &ctx, &job.subscriptions, out, signer, policy).await
 }
 
 pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
@@ -231,9 +232,10 @@ pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
     if matches!(signer, Signer::Unsigned) {
         eprintln!("warning: no --signing-key or --sign-with-key-vault: the package will not be signed");
     }
+    let policy = crate::rules::policy(args.policy.as_deref())?;
 
     if jobs.len() == 1 && args.config.is_none() {
-        let run = run_job(&jobs[0], &args, taken_at, &out, &signer).await?;
+        let run = run_job(&jobs[0], &args, taken_at, &out, &signer, &policy).await?;
         summary::print_run(&run, args.output == OutputFormat::Json, None)?;
         return Ok(if run.failure_count() > 0 { exit::GAPS } else { exit::OK });
     }
@@ -242,7 +244,7 @@ pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
     let mut outcomes = Vec::new();
     for job in &jobs {
         tracing::info!(tenant = %job.tenant_id, "collecting tenant {}", job.label);
-        let outcome = match run_job(job, &args, taken_at, &out, &signer).await {
+        let outcome = match run_job(job, &args, taken_at, &out, &signer, &policy).await {
             Ok(run) => TenantOutcome::Written(Box::new(run)),
             Err(e) => TenantOutcome::Failed(e),
         };
@@ -437,11 +439,13 @@ pub(crate) async fn collect_and_package(
     subscriptions: &[String],
     out: &Path,
     signer: &Signer,
+    policy: &findings::Policy,
 ) -> Result<TenantRun> {
     let started_at = Timestamp::from_datetime(time::OffsetDateTime::now_utc());
-    let (tables, subscriptions) = collect_tenant(client, ctx, subscriptions).await?;
+    let (mut tables, subscriptions) = collect_tenant(client, ctx, subscriptions).await?;
     let cloud = client.cloud().name.clone();
+    let target = package::Target { out, signer, policy };
     let (package_dir, files) =
-        package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &tables, out, signer).await?;
+        package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &mut tables, &target).await?;
     Ok(TenantRun { tables, package_dir, files })
 }

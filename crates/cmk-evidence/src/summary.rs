@@ -85,10 +85,31 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
         );
     }
     print_coverage(&t.coverage);
+    print_findings(&t.findings, &run.package_dir);
     println!(
         "\nROLE = identity holds a crypto role or access policy on the key; ? = could not be established (see CHAIN)."
     );
     Ok(())
+}
+
+/// The findings per severity and per rule, and where the details are.
+fn print_findings(findings: &[evidence::FindingRow], package: &std::path::Path) {
+    let mut by_severity: BTreeMap<diff::Severity, usize> = BTreeMap::new();
+    let mut by_rule: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for f in findings {
+        *by_severity.entry(f.severity.parse().unwrap_or(diff::Severity::Info)).or_default() += 1;
+        *by_rule.entry((f.rule_id.as_str(), f.severity.as_str())).or_default() += 1;
+    }
+    let counts: Vec<String> = by_severity.iter().rev().map(|(s, n)| format!("{s} {n}")).collect();
+    println!("\nFindings ({}): {}", findings.len(), if counts.is_empty() { "none".into() } else { counts.join(", ") });
+    for ((rule, severity), n) in &by_rule {
+        let title = findings::RULES.iter().find(|r| r.id == *rule).map_or("", |r| r.title);
+        println!("  {rule} {severity:<8} ×{n:<3} {title}");
+    }
+    println!(
+        "Details and fixes: cmk-evidence findings {p}   Report: {p}/report.html (and REPORT.md)",
+        p = package.display()
+    );
 }
 
 /// Coverage in three parts: services without CMK at rest (each named: an auditor asks about them), resources

@@ -190,3 +190,27 @@ impl Column for Option<Vec<String>> {
         Ok(out)
     }
 }
+
+/// A list of strings that is always present (possibly empty).
+impl Column for Vec<String> {
+    fn data_type() -> DataType {
+        <Option<Vec<String>> as Column>::data_type()
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        let mut builder =
+            ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+        for items in values {
+            for item in items {
+                builder.values().append_value(item);
+            }
+            builder.append(true);
+        }
+        Arc::new(builder.finish())
+    }
+    fn read(array: &dyn Array) -> Result<Vec<Self>, ArrowError> {
+        required(<Option<Vec<String>> as Column>::read(array)?)
+    }
+}

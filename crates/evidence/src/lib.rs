@@ -26,6 +26,7 @@ pub use tables::container_groups::ContainerGroupRow;
 pub use tables::container_registries::ContainerRegistryRow;
 pub use tables::coverage::CoverageRow;
 pub use tables::disk_encryption_sets::DiskEncryptionSetRow;
+pub use tables::findings::FindingRow;
 pub use tables::key_vault_references::KeyVaultReferenceRow;
 pub use tables::key_vaults::KeyVaultRow;
 pub use tables::key_versions::KeyVersionRow;
@@ -231,6 +232,8 @@ pub struct Tables {
     pub cmk_chain: Vec<CmkChainRow>,
     /// `coverage` rows.
     pub coverage: Vec<CoverageRow>,
+    /// `findings` rows (rules over the rest of the snapshot; see the `findings` crate).
+    pub findings: Vec<FindingRow>,
     /// `raw_responses` rows.
     pub raw_responses: Vec<RawResponseRow>,
 }
@@ -258,6 +261,7 @@ macro_rules! for_each_table {
         $m!(key_vault_references, $crate::KeyVaultReferenceRow);
         $m!(cmk_chain, $crate::CmkChainRow);
         $m!(coverage, $crate::CoverageRow);
+        $m!(findings, $crate::FindingRow);
         $m!(raw_responses, $crate::RawResponseRow);
     };
 }

@@ -7,6 +7,7 @@ pub mod container_groups;
 pub mod container_registries;
 pub mod coverage;
 pub mod disk_encryption_sets;
+pub mod findings;
 pub mod key_vault_references;
 pub mod key_vaults;
 pub mod key_versions;
