@@ -1,12 +1,11 @@
 //! One snapshot indexed for the rules: the customer-managed bindings in key order, grouped by vault and by key,
 //! and the vault-side rows keyed the way `cmk_chain` joins them (vault URI; vault host + lower-case key name).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use evidence::vocab::key_source;
 use evidence::{
     CmkChainRow, KeyReference, KeyVaultRow, KeyVersionRow, ManagedHsmRow, RotationPolicyRow, Tables, Timestamp,
-    resource_types,
 };
 
 use crate::Policy;
@@ -34,8 +33,6 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) versions_by_key: HashMap<KeyJoin, Vec<&'a KeyVersionRow>>,
     /// The rotation policy row of every key whose policy was read.
     pub(crate) policy_by_key: HashMap<KeyJoin, &'a RotationPolicyRow>,
-    /// Keys (lower-case `https://{host}/keys/{name}`) whose rotation policy could not be read (coverage rows).
-    pub(crate) policy_unread: BTreeSet<String>,
     /// Key vaults by normalised URI.
     pub(crate) vault_by_uri: HashMap<&'a str, &'a KeyVaultRow>,
     /// Managed HSMs by normalised URI.
@@ -67,12 +64,6 @@ impl<'a> Snapshot<'a> {
             .iter()
             .filter_map(|p| Some((key_join(&p.key_vault_uri, &p.key_name)?, p)))
             .collect();
-        let policy_unread = tables
-            .coverage
-            .iter()
-            .filter(|c| c.resource_type == resource_types::ROTATION_POLICY)
-            .filter_map(|c| c.resource_id.as_deref().map(str::to_ascii_lowercase))
-            .collect();
         Snapshot {
             tables,
             policy,
@@ -82,7 +73,6 @@ impl<'a> Snapshot<'a> {
             bindings_by_key,
             versions_by_key,
             policy_by_key,
-            policy_unread,
             vault_by_uri: tables.key_vaults.iter().map(|v| (v.vault_uri.as_str(), v)).collect(),
             hsm_by_uri: tables.managed_hsms.iter().map(|h| (h.hsm_uri.as_str(), h)).collect(),
         }

@@ -66,8 +66,7 @@ fn used_by(users: &[&CmkChainRow]) -> String {
     }
 }
 
-/// CMK007: the policy read does not rotate, or no policy was found although the key was read and the policy
-/// read did not fail.
+/// CMK007: the policy that was read does not rotate the key (Key Vault's implicit policy included).
 fn rotation_policy(s: &Snapshot<'_>, join: &KeyJoin, key: &KeyRow, users: &[&CmkChainRow], out: &mut Vec<Draft>) {
     let facts = Facts::new().add("keys", "key_id", &key.key_id);
     let (facts, why) = match s.policy_by_key.get(join) {
@@ -85,19 +84,10 @@ fn rotation_policy(s: &Snapshot<'_>, join: &KeyJoin, key: &KeyRow, users: &[&Cmk
                 "has a rotation policy without a Rotate action"
             },
         ),
-        None => {
-            let unread = s.policy_unread.contains(&key.key_id.to_ascii_lowercase())
-                || users.iter().any(|c| {
-                    c.key_name.as_deref().is_some_and(|name| {
-                        let id = format!("{}keys/{name}", evidence::ids::normalize_vault_uri(&key.key_vault_uri));
-                        s.policy_unread.contains(&id.to_ascii_lowercase())
-                    })
-                });
-            if unread {
-                return;
-            }
-            (facts.add("rotation_policies", "rotates_automatically", None::<bool>), "has no rotation policy")
-        }
+        // Key Vault answers every readable key with a policy (an implicit one when none was set), so no row
+        // means the policy was not read (collect: a coverage row; import: no file given). Unknown is not "none":
+        // the chain names the gap (`rotation_policy_not_read`) and no finding is made up from it.
+        None => return,
     };
     let title = format!("{} ({}) {why}: nothing rotates it", label(key), used_by(users));
     out.push(draft(s, &CMK007, key, users, title, facts, fix::rotation_policy(&key.key_vault_uri, &key.key_name)));

@@ -262,16 +262,6 @@ const FIRES: &[Fires] = &[
         deciding: "rotation_policies.rotates_automatically=false",
     },
     Fires {
-        case: "no rotation policy row although the key was read",
-        policy: "",
-        build: || with(|t| t.rotation_policies.clear()),
-        rule: "CMK007",
-        resource: key_id,
-        scope: "",
-        severity: "medium",
-        deciding: "rotation_policies.rotates_automatically=null",
-    },
-    Fires {
         case: "latest version 400 days old",
         policy: "",
         build: || with(|t| t.keys[0].created_at = Some(days(-400))),
@@ -505,6 +495,13 @@ const QUIET: &[Quiet] = &[
     Quiet { case: "purge protection on", policy: "", build: healthy, rule: "CMK005" },
     Quiet { case: "soft delete on", policy: "", build: healthy, rule: "CMK006" },
     Quiet { case: "policy rotates", policy: "", build: healthy, rule: "CMK007" },
+    Quiet {
+        // Key Vault answers every readable key with a policy: no row means not read (or, for import, not given).
+        case: "no policy row: unknown, not none",
+        policy: "",
+        build: || with(|t| t.rotation_policies.clear()),
+        rule: "CMK007",
+    },
     Quiet {
         case: "policy read failed: unknown",
         policy: "",
@@ -841,7 +838,7 @@ fn broken_estate() -> Tables {
         t.key_vaults[0].purge_protection_enabled = None;
         t.key_vaults[0].public_network_access = Some("Disabled".into());
         t.key_vaults[0].network_bypass = Some("None".into());
-        t.rotation_policies.clear();
+        t.rotation_policies[0] = rotation_policy(VAULT_URI, "cmk", false);
         t.keys[0].created_at = Some(days(-500));
         t.cmk_chain[0].key_enabled = Some(false);
         t.cmk_chain[0].identity_has_crypto_role = Some(false);
