@@ -1,7 +1,6 @@
 //! The vocabulary of a diff: the class every row gets and its severity.
 
 use std::fmt;
-use std::str::FromStr;
 
 /// What happened to one binding (resource × encryption scope) between two snapshots. Every binding gets
 /// exactly one; the first that applies, in the order of [`crate::classify`]'s documentation.
@@ -132,54 +131,10 @@ impl ChangeKind {
     }
 }
 
-/// How much a row needs attention; ordered, so `--fail-on high` fails on `high` and `critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Recorded for completeness.
-    Info,
-    /// Worth a look.
-    Low,
-    /// Needs an owner.
-    Medium,
-    /// Needs action before the change window closes.
-    High,
-    /// Data access is at risk now.
-    Critical,
-}
+pub use evidence::vocab::Severity;
 
 /// Every severity, lowest first.
-pub const SEVERITIES: [Severity; 5] =
-    [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-impl Severity {
-    /// The name written and accepted by `--fail-on`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SEVERITIES
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown severity {s:?}; one of {}", SEVERITIES.map(Severity::as_str).join(", ")))
-    }
-}
+pub const SEVERITIES: [Severity; 5] = Severity::ALL;
 
 /// The subject of a row of `diff.parquet`.
 pub mod subject {

@@ -213,6 +213,59 @@ pub mod roles {
     pub const REQUIRED_KEY_PERMISSIONS: [&str; 3] = ["get", "wrapkey", "unwrapkey"];
 }
 
+/// How much a finding or a diff row needs attention; ordered `Info < Low < Medium < High < Critical`, so a gate
+/// (`--fail-on high`) fails on `high` and `critical`. Spelt in lower case in tables, policy files and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Recorded for completeness; nothing to fix.
+    Info,
+    /// Hygiene; worth a look.
+    Low,
+    /// A control is weaker than it should be; needs an owner.
+    Medium,
+    /// A control is missing or an outage is likely; act before the change window closes.
+    High,
+    /// Data access is at risk now or at the next key operation.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    /// The lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses the lower-case name (surrounding spaces and case are forgiven).
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::parse(s)
+            .ok_or_else(|| format!("unknown severity {s:?}; one of {}", Severity::ALL.map(Severity::as_str).join(", ")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
