@@ -295,9 +295,54 @@ pub(crate) fn import_folder(folder: Folder, ctx: &SnapshotContext) -> Imported {
         .collect();
     out.subscriptions = subscriptions.into_iter().collect();
     tables.cmk_chain = evidence::chain::build_chain(&tables, ctx.taken_at);
+    let missing = missing_from_files(ctx, &tables.cmk_chain);
+    tables.coverage.extend(missing);
     tables.sort_and_dedup();
     out.tables = tables;
     out
+}
+
+/// Coverage rows for what the chain needed but no imported file held (a key, its versions or rotation policy, a
+/// vault, its role assignments): a package only claims completeness when nothing is missing, and `collect`
+/// records the same gaps when a read fails.
+fn missing_from_files(ctx: &SnapshotContext, chain: &[evidence::CmkChainRow]) -> Vec<evidence::CoverageRow> {
+    use evidence::chain::gaps;
+    use evidence::resource_types as types;
+    let mut missing: BTreeSet<(&'static str, String, &'static str)> = BTreeSet::new();
+    for row in chain {
+        let (Some(vault), Some(gaps_of_row)) = (row.key_vault_uri.as_deref(), row.chain_gaps.as_ref()) else {
+            continue;
+        };
+        let key = row.key_name.as_deref().map(|k| format!("{}keys/{k}", evidence::ids::normalize_vault_uri(vault)));
+        for gap in gaps_of_row {
+            let entry = match gap.as_str() {
+                gaps::VAULT_NOT_COLLECTED => Some((types::KEY_VAULT, vault.to_string(), "the vault's document")),
+                gaps::KEY_NOT_READ => {
+                    key.clone().map(|k| (types::KEY, k, "the key's document (`az keyvault key show`)"))
+                }
+                gaps::IN_USE_VERSION_NOT_FOUND => key
+                    .clone()
+                    .map(|k| (types::KEY_VERSIONS, k, "the version in use (`az keyvault key list-versions`)")),
+                gaps::ROTATION_POLICY_NOT_READ => key.clone().map(|k| {
+                    (types::ROTATION_POLICY, k, "the key's rotation policy (`az keyvault key rotation-policy show`)")
+                }),
+                gaps::ROLE_ASSIGNMENTS_NOT_READ => row.key_vault_resource_id.clone().map(|id| {
+                    (types::ROLE_ASSIGNMENTS, id, "the vault's role assignments (`az role assignment list --scope`)")
+                }),
+                _ => None,
+            };
+            if let Some(entry) = entry {
+                missing.insert(entry);
+            }
+        }
+    }
+    missing
+        .into_iter()
+        .map(|(resource_type, id, what)| {
+            let reason = format!("not among the imported files: {what} for {id}");
+            ctx.coverage(CoverageStatus::NotFound, resource_type, None, Some(&id), reason)
+        })
+        .collect()
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
@@ -665,6 +710,35 @@ mod tests {
         assert_eq!(documents_of(example, "e.json", "h").len(), 2);
         let no_body = json!({"parameters": {}, "responses": {"202": {}}});
         assert!(documents_of(no_body, "n.json", "h").is_empty());
+    }
+
+    #[test]
+    fn what_the_chain_needed_and_no_file_held_is_a_coverage_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = json!({
+            "id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1",
+            "name": "st1", "type": "Microsoft.Storage/storageAccounts", "location": "westeurope",
+            "identity": {"type": "SystemAssigned", "principalId": "11111111-1111-1111-1111-111111111111"},
+            "properties": {"encryption": {"keySource": "Microsoft.Keyvault", "keyvaultproperties": {
+                "keyvaulturi": "https://kv1.vault.azure.net/", "keyname": "k",
+                "currentVersionedKeyIdentifier": "https://kv1.vault.azure.net/keys/k/aaa"}}}
+        });
+        std::fs::write(dir.path().join("st1.json"), account.to_string()).unwrap();
+        let key = json!({"key": {"kid": "https://kv1.vault.azure.net/keys/k/aaa", "kty": "RSA"},
+                         "attributes": {"enabled": true, "created": 1_700_000_000, "updated": 1_700_000_000}});
+        std::fs::write(dir.path().join("key.json"), key.to_string()).unwrap();
+        let imported = import_folder(read_folder(dir.path()).unwrap(), &ctx());
+        let missing: Vec<(&str, &str)> = imported
+            .tables
+            .coverage
+            .iter()
+            .filter(|c| c.reason.starts_with("not among the imported files"))
+            .map(|c| (c.resource_type.as_str(), c.status.as_str()))
+            .collect();
+        // The vault document and the rotation policy were not given; the key was.
+        assert!(missing.contains(&(evidence::resource_types::KEY_VAULT, "not_found")), "{missing:?}");
+        assert!(missing.contains(&(evidence::resource_types::ROTATION_POLICY, "not_found")), "{missing:?}");
+        assert!(!missing.iter().any(|(t, _)| *t == evidence::resource_types::KEY), "{missing:?}");
     }
 
     #[test]
