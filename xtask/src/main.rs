@@ -73,11 +73,34 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// The report tests render `report.html` in a real headless browser; they fail without one, so say it first.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// The report tests render `report.html` in a real headless browser. When `chromium` is missing and this is a
+/// Debian-like machine where packages can be installed without a prompt (root, or password-less sudo), it is
+/// installed; otherwise the run stops here saying how to get it (the tests would fail without it, never skip).
 fn require_chromium() -> Result<()> {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("chromium").is_file()));
-    if !found {
+    if on_path("chromium") {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let sudo =
+        !root && on_path("sudo") && Command::new("sudo").args(["-n", "true"]).status().is_ok_and(|s| s.success());
+    if on_path("apt-get") && (root || sudo) {
+        eprintln!("xtask: chromium is missing; installing the Debian package (the report tests need a real browser)");
+        let apt = |args: &[&str]| {
+            let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
+            if !root {
+                cmd.args(["-n", "apt-get"]);
+            }
+            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            run(&mut cmd)
+        };
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "chromium"])?;
+    }
+    if !on_path("chromium") {
         bail!("chromium is not on PATH: install chromium (Debian: apt-get install chromium; .ci/run does it)");
     }
     Ok(())
