@@ -19,7 +19,7 @@ pub use package::{PackageWriter, WrittenFile, WrittenPackage, add_signature};
 pub use parquet_writer::{BATCH_ROWS, HashingWriter, write_batches, write_table};
 pub use read::{read_table, table_batches, table_path};
 pub use signature::{LocalSigningKey, ManifestSignature, SignatureInfo};
-pub use verify::{ChainReport, Problem, TrustAnchors, VerifyReport, verify_chain, verify_package};
+pub use verify::{ChainReport, Problem, ProblemKind, TrustAnchors, VerifyReport, verify_chain, verify_package};
 
 use std::path::PathBuf;
 

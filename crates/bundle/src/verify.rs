@@ -59,6 +59,21 @@ pub struct Problem {
     pub file: String,
     /// What is wrong.
     pub what: String,
+    /// Which kind of problem it is, for callers that may accept some (not part of the printed report).
+    #[serde(skip)]
+    pub kind: ProblemKind,
+}
+
+/// Kinds of [`Problem`] a caller may tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProblemKind {
+    /// The content does not hold, or the signature is invalid or by a key that is not trusted.
+    #[default]
+    Other,
+    /// The package carries no signature at all.
+    Unsigned,
+    /// The signature is valid, but the verifier was given no key to trust.
+    NoTrustAnchor,
 }
 
 /// The result of verifying one package.
@@ -83,10 +98,16 @@ impl VerifyReport {
     pub fn holds(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// The problems that remain when an unsigned package is accepted: every one but "not signed" and "valid
+    /// signature, but no key to trust was given".
+    pub fn problems_if_unsigned_accepted(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.kind == ProblemKind::Other)
+    }
 }
 
 fn problem(file: impl Into<String>, what: impl Into<String>) -> Problem {
-    Problem { file: file.into(), what: what.into() }
+    Problem { file: file.into(), what: what.into(), kind: ProblemKind::Other }
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
@@ -226,7 +247,10 @@ pub fn verify_package(dir: &Path, trust: &TrustAnchors) -> VerifyReport {
 fn check_signature(dir: &Path, manifest_bytes: &[u8], trust: &TrustAnchors, report: &mut VerifyReport) {
     let info: SignatureInfo = match std::fs::read(dir.join(SIGNATURE_INFO_FILE)) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            report.problems.push(problem(SIGNATURE_INFO_FILE, "missing: the package is not signed"));
+            report.problems.push(Problem {
+                kind: ProblemKind::Unsigned,
+                ..problem(SIGNATURE_INFO_FILE, "missing: the package is not signed")
+            });
             return;
         }
         Err(e) => {
@@ -256,13 +280,16 @@ fn check_signature(dir: &Path, manifest_bytes: &[u8], trust: &TrustAnchors, repo
         Ok(()) => {
             report.signer = Some(info.key_id.clone());
             if trust.is_empty() {
-                report.problems.push(problem(
-                    SIGNATURE_FILE,
-                    format!(
-                        "is a valid {} signature by {}, but no trusted key was given: pass --public-key or --trusted-key-id",
-                        info.algorithm, info.key_id
-                    ),
-                ));
+                report.problems.push(Problem {
+                    kind: ProblemKind::NoTrustAnchor,
+                    ..problem(
+                        SIGNATURE_FILE,
+                        format!(
+                            "is a valid {} signature by {}, but no trusted key was given: pass --public-key or --trusted-key-id",
+                            info.algorithm, info.key_id
+                        ),
+                    )
+                });
             } else if !trust.trusts(&info) {
                 report.problems.push(problem(
                     SIGNATURE_FILE,

@@ -63,16 +63,12 @@ pub(crate) fn trust_for(anchors: TrustAnchors, before: &Path) -> Result<(TrustAn
 
 /// Fails, listing every problem, unless the package verifies (an unsigned one passes with `allow_unsigned`).
 pub(crate) fn check(report: &VerifyReport, which: &str, allow_unsigned: bool) -> Result<()> {
-    let problems: Vec<String> = report
-        .problems
-        .iter()
-        .filter(|p| {
-            let unsigned = p.file == bundle::manifest::SIGNATURE_INFO_FILE && p.what.starts_with("missing");
-            let untrusted_because_unsigned = p.what.contains("no trusted key was given");
-            !(allow_unsigned && (unsigned || untrusted_because_unsigned))
-        })
-        .map(|p| format!("  {}: {}", p.file, p.what))
-        .collect();
+    let remaining: Vec<&bundle::Problem> = if allow_unsigned {
+        report.problems_if_unsigned_accepted().collect()
+    } else {
+        report.problems.iter().collect()
+    };
+    let problems: Vec<String> = remaining.iter().map(|p| format!("  {}: {}", p.file, p.what)).collect();
     if !problems.is_empty() {
         bail!(
             "{which} package {} does not verify, so it is not compared:\n{}",

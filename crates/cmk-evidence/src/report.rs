@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use diff::{BINDING_CLASSES, Class, SEVERITIES, Severity};
+use diff::{BINDING_CLASSES, Class, Severity};
 use evidence::vocab::{CoverageStatus, key_source};
 use evidence::{CmkChainRow, CoverageRow, FindingRow, Timestamp};
 
@@ -462,7 +462,7 @@ fn overview(
 
     // Every known severity, zero or not; a severity this version does not know is counted under its own name.
     let mut by_severity: BTreeMap<(i32, String), u64> = BTreeMap::new();
-    for s in SEVERITIES {
+    for s in Severity::ALL {
         by_severity.insert((s as i32, s.as_str().to_string()), 0);
     }
     for f in findings {
@@ -966,7 +966,7 @@ fn rotation(previous: Option<&diff::Summary>, error: Option<&str>) -> Section {
         code(s.after_snapshot_id.as_str()),
         text(format!("): {} compared. Rows per severity: ", plural(s.bindings, "binding", "bindings"))),
         text(
-            SEVERITIES
+            Severity::ALL
                 .iter()
                 .rev()
                 .map(|sev| format!("{} {}", s.by_severity.get(sev).copied().unwrap_or(0), sev.as_str()))

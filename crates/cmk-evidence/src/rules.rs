@@ -18,11 +18,9 @@ pub(crate) fn policy(path: Option<&Path>) -> Result<findings::Policy> {
     }
 }
 
-/// Evaluates the rules over a snapshot's tables and stores the rows in `tables.findings`.
+/// Evaluates the rules over a snapshot's tables and stores the rows (sorted by `evaluate`) in `tables.findings`.
 pub(crate) fn evaluate_into(tables: &mut Tables, policy: &findings::Policy, taken_at: Timestamp) {
-    let mut rows = findings::evaluate(tables, policy, taken_at);
-    <FindingRow as evidence::Table>::sort(&mut rows);
-    tables.findings = rows;
+    tables.findings = findings::evaluate(tables, policy, taken_at);
 }
 
 /// Every table of a package but `raw_responses` (the rules never read response bodies).
@@ -110,7 +108,7 @@ fn print_text(manifest: &Manifest, rows: &[FindingRow], policy: Option<&Path>) {
         policy.map_or_else(|| "as recorded in the package".to_string(), |p| format!("policy {}", p.display()))
     );
     let mut counts: Vec<String> = Vec::new();
-    for s in diff::SEVERITIES.iter().rev() {
+    for s in Severity::ALL.iter().rev() {
         let n = rows.iter().filter(|r| severity_of(r) == *s).count();
         if n > 0 {
             counts.push(format!("{s} {n}"));

@@ -133,9 +133,6 @@ impl ChangeKind {
 
 pub use evidence::vocab::Severity;
 
-/// Every severity, lowest first.
-pub const SEVERITIES: [Severity; 5] = Severity::ALL;
-
 /// The subject of a row of `diff.parquet`.
 pub mod subject {
     /// A resource × encryption scope (a `cmk_chain` row).

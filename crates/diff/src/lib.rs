@@ -22,7 +22,7 @@ pub mod summary;
 pub mod window;
 
 pub use binding::{Binding, CHAIN_COLUMNS, Fields};
-pub use class::{BINDING_CLASSES, ChangeKind, Class, SEVERITIES, Severity};
+pub use class::{BINDING_CLASSES, ChangeKind, Class, Severity};
 pub use others::SideTables;
 pub use prefetch::{Prefetch, prefetch};
 pub use side::Side;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::class::{BINDING_CLASSES, Class, SEVERITIES, Severity};
+use crate::class::{BINDING_CLASSES, Class, Severity};
 
 /// Rows named in the summary at most; the rest are counted.
 pub const ATTENTION_LIMIT: usize = 1_000;
@@ -63,7 +63,7 @@ impl Summary {
             after_snapshot_id: after_snapshot_id.to_string(),
             bindings: 0,
             by_class: BINDING_CLASSES.iter().map(|c| (*c, 0)).collect(),
-            by_severity: SEVERITIES.iter().map(|s| (*s, 0)).collect(),
+            by_severity: Severity::ALL.iter().map(|s| (*s, 0)).collect(),
             other_changes: BTreeMap::new(),
             highest_severity: None,
             attention: Vec::new(),
