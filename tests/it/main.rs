@@ -9,6 +9,7 @@ mod harness;
 
 mod demo;
 mod diff;
+mod discovery;
 mod faults;
 mod findings;
 mod import;

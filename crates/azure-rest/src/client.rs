@@ -6,8 +6,9 @@ use crate::{
     Cloud, CredentialSpec, Error, ListError, RetryConfig,
     credential::build_credential,
     error::{FailureContext, from_sdk, from_status},
+    limiter::{LimitPolicy, Limiter, ThrottleStats},
     paging,
-    policies::{BoundedRetryPolicy, CallRecord, PerTryTimeoutPolicy, ReadQuota, ThrottlePacingPolicy},
+    policies::{BoundedRetryPolicy, CallRecord, PerTryTimeoutPolicy},
     transport::LoopbackRedirect,
 };
 use azure_core::{
@@ -35,7 +36,7 @@ pub struct ClientConfig {
     pub cloud: Cloud,
     /// How to sign in.
     pub credential: CredentialSpec,
-    /// Retry, timeout and pacing settings.
+    /// Retry, timeout, pacing and concurrency settings (`retry.limits`).
     pub retry: RetryConfig,
     /// Send every request (token requests included) to this loopback address instead of Azure, with the
     /// original host in `x-forwarded-host`: how the demo and the tests reach `azure-sim`.
@@ -125,12 +126,16 @@ pub(crate) struct Inner {
     pub(crate) cloud: Cloud,
     pub(crate) tenant_id: String,
     pub(crate) credential: Arc<dyn TokenCredential>,
-    /// ARM: bounded retry, pacing, bearer token for the cloud's ARM scope, per-try timeout.
+    /// ARM and Resource Graph: bounded retry, bearer token for the cloud's ARM scope, limiter, per-try
+    /// timeout.
     pub(crate) arm: Pipeline,
-    /// Managed HSM data plane (local RBAC): like ARM with the Managed HSM scope, without pacing.
+    /// Managed HSM data plane (local RBAC): like ARM with the Managed HSM scope.
     pub(crate) hsm: Pipeline,
-    /// Options every `KeyClient` is built with (transport, bounded retry, per-try timeout).
+    /// Options every `KeyClient` is built with (transport, bounded retry, limiter, per-try timeout; the
+    /// client puts its challenge-auth policy in front of our per-try policies).
     pub(crate) key_client_options: ClientOptions,
+    /// Admission control shared by the three paths (and by every clone of the client).
+    pub(crate) limiter: Arc<Limiter>,
     /// One `KeyClient` per vault, so the challenge and the token are done once per vault.
     pub(crate) key_clients: Mutex<HashMap<String, Arc<KeyClient>>>,
 }
@@ -162,43 +167,53 @@ impl AzureClient {
         // The SDK's own retry is switched off everywhere; `BoundedRetryPolicy` replaces it (see policies.rs).
         let base = ClientOptions { transport, retry: RetryOptions::none(), ..Default::default() };
         let per_try_timeout: Arc<dyn Policy> = Arc::new(PerTryTimeoutPolicy::new(config.retry.per_try_timeout));
-        let with_policies = |records_calls: bool| {
-            let mut options = base.clone();
-            options.per_call_policies = vec![Arc::new(BoundedRetryPolicy::new(config.retry.clone(), records_calls))];
-            options.per_try_policies = vec![per_try_timeout.clone()];
-            options
-        };
+        // Token requests go through these options: retry and per-try timeout, but no limiter.
+        let mut credential_options = base.clone();
+        credential_options.per_call_policies =
+            vec![Arc::new(BoundedRetryPolicy::new(config.retry.clone(), false, None))];
+        credential_options.per_try_policies = vec![per_try_timeout.clone()];
 
         let spec = config.credential.resolve(&config.tenant_id, |name| std::env::var(name).ok())?;
-        let credential = build_credential(&spec, &config.tenant_id, &config.cloud, &with_policies(false))?;
+        let credential = build_credential(&spec, &config.tenant_id, &config.cloud, &credential_options)?;
         tracing::debug!(
             credential = spec.kind(),
             cloud = %config.cloud.name,
             "Azure client configured"
         );
 
-        let retry: Arc<dyn Policy> = Arc::new(BoundedRetryPolicy::new(config.retry.clone(), true));
+        let limiter = Arc::new(Limiter::new(
+            config.retry.limits.clone(),
+            config.retry.min_remaining_reads,
+            config.retry.retry_after_cap,
+            config.cloud.arm_endpoint.clone(),
+        ));
+        let limit: Arc<dyn Policy> = Arc::new(LimitPolicy::new(limiter.clone()));
+        let retry: Arc<dyn Policy> =
+            Arc::new(BoundedRetryPolicy::new(config.retry.clone(), true, Some(limiter.clone())));
         let bearer = |scope: String| -> Arc<dyn Policy> {
             Arc::new(BearerTokenAuthorizationPolicy::new(credential.clone(), [scope]))
         };
-        let pacing: Arc<dyn Policy> =
-            Arc::new(ThrottlePacingPolicy::new(Arc::new(ReadQuota::default()), config.retry.min_remaining_reads));
+        // The limiter sits right before the per-try timeout, which then bounds the transport only: a wait
+        // for a permit, a paused scope or a quota slot is never cut short as a failed try.
         let arm = Pipeline::new(
             CRATE_NAME,
             CRATE_VERSION,
             base.clone(),
             vec![retry.clone()],
-            vec![pacing, bearer(config.cloud.arm_scope.clone()), per_try_timeout.clone()],
+            vec![bearer(config.cloud.arm_scope.clone()), limit.clone(), per_try_timeout.clone()],
             None,
         );
         let hsm = Pipeline::new(
             CRATE_NAME,
             CRATE_VERSION,
             base.clone(),
-            vec![retry],
-            vec![bearer(config.cloud.managed_hsm_scope()), per_try_timeout.clone()],
+            vec![retry.clone()],
+            vec![bearer(config.cloud.managed_hsm_scope()), limit.clone(), per_try_timeout.clone()],
             None,
         );
+        let mut key_client_options = base;
+        key_client_options.per_call_policies = vec![retry];
+        key_client_options.per_try_policies = vec![limit, per_try_timeout];
         Ok(Self {
             inner: Arc::new(Inner {
                 cloud: config.cloud,
@@ -206,10 +221,17 @@ impl AzureClient {
                 credential: credential.clone(),
                 arm,
                 hsm,
-                key_client_options: with_policies(true),
+                key_client_options,
+                limiter,
                 key_clients: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Throttling this client (and its clones) has met so far, per scope kind: 429s and 503s seen, retries,
+    /// time scopes spent paused by `Retry-After`, and waits caused by quota headers.
+    pub fn throttle_stats(&self) -> ThrottleStats {
+        self.inner.limiter.stats()
     }
 
     /// The cloud this client talks to.
@@ -348,5 +370,5 @@ fn validate_retry(retry: &RetryConfig) -> Result<(), Error> {
     if retry.per_try_timeout.is_zero() || retry.total_deadline.is_zero() {
         return Err(Error::Config { detail: "per_try_timeout and total_deadline must be longer than zero".into() });
     }
-    Ok(())
+    retry.limits.validate().map_err(|detail| Error::Config { detail })
 }

@@ -3,9 +3,17 @@
 //! Everything goes through `azure_core` 1.x pipelines with `BearerTokenAuthorizationPolicy` and
 //! `azure_identity` credentials; Key Vault keys go through `azure_security_keyvault_keys::KeyClient`. On top
 //! of the SDK this crate adds what collecting evidence needs: a retry with a capped `Retry-After` and a total
-//! deadline, a per-try timeout, pacing on ARM's read quota, `nextLink` paging with loop detection, and every
-//! answer kept as raw bytes with its SHA-256 ([`Fetched`]). Failures are one typed [`Error`] that maps to a
-//! coverage status, never a panic.
+//! deadline, a per-try timeout, `nextLink` paging with loop detection, and every answer kept as raw bytes with
+//! its SHA-256 ([`Fetched`]). Failures are one typed [`Error`] that maps to a coverage status, never a panic.
+//!
+//! Callers may submit as much work at once as they like: every request passes one limiter per client (shared
+//! by its clones and by the ARM, Resource Graph, Managed HSM and Key Vault paths). It caps requests in flight
+//! globally and per throttling scope — a subscription, the tenant, Resource Graph, a vault — halves a scope's
+//! cap on 429/503 and regrows it on success, pauses only the throttled scope for its `Retry-After`, and
+//! follows Azure's quota headers (ARM remaining reads, Resource Graph user quota) so that quota runs low
+//! rather than out. Time queued there is not a failed try and does not count against the total deadline.
+//! The caps are [`LimitConfig`] (in [`RetryConfig::limits`]); what throttling was met is
+//! [`AzureClient::throttle_stats`].
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), azure_rest::Error> {
@@ -36,6 +44,7 @@ mod cloud;
 mod credential;
 mod error;
 mod keyvault;
+mod limiter;
 mod paging;
 mod policies;
 mod resource_graph;
@@ -46,5 +55,7 @@ pub use cloud::Cloud;
 pub use credential::CredentialSpec;
 pub use error::{Error, ListError};
 pub use keyvault::KvSignature;
+pub use limiter::{LimitConfig, ScopeStats, ThrottleStats};
 pub use policies::RetryConfig;
+pub use resource_graph::GraphPaging;
 pub use url::Url;

@@ -1,5 +1,5 @@
-//! Pipeline policies the SDK lacks: a retry with a capped `Retry-After` and a total deadline, a per-try
-//! timeout, and pacing on ARM's remaining-reads quota.
+//! Pipeline policies the SDK lacks: a retry with a capped `Retry-After` and a total deadline, and a per-try
+//! timeout. Admission control and quota pacing live in [`crate::limiter`].
 //!
 //! Why our own retry instead of `azure_core`'s `ExponentialRetryOptions`: the SDK's retry loop
 //! (typespec_client_core 1.1 `http/policies/retry/mod.rs`, `impl Policy for T: RetryPolicy`) waits
@@ -7,9 +7,12 @@
 //! `Retry-After: 600` sleeps ten minutes past any budget), and keeps its attempt count to itself. Clamping
 //! the headers in a per-try policy would fix the first point only, and would rewrite what Azure said.
 //! [`BoundedRetryPolicy`] replaces it (the pipelines are built with `RetryOptions::none()`): it sits in
-//! `per_call`, so every try runs the bearer policy, the per-try timeout and the transport again.
+//! `per_call`, so every try runs the bearer policy, the limiter, the per-try timeout and the transport again.
 
-use crate::error::{DeadlineExceeded, TryTimedOut};
+use crate::{
+    error::{DeadlineExceeded, TryTimedOut},
+    limiter::{LimitConfig, Limiter, QueueTime},
+};
 use azure_core::{
     error::ErrorKind,
     http::{
@@ -28,7 +31,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Retry, timeout and pacing settings of an [`AzureClient`](crate::AzureClient).
+/// Retry, timeout, pacing and concurrency settings of an [`AzureClient`](crate::AzureClient).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Retries after the first try (so at most `max_retries + 1` tries). Default 6.
@@ -37,14 +40,21 @@ pub struct RetryConfig {
     pub initial_delay: Duration,
     /// Largest backoff between two tries. Default 30 s.
     pub max_delay: Duration,
-    /// Largest `Retry-After` honoured on 429/503; longer asks are cut to this. Default 30 s.
+    /// Largest `Retry-After` honoured on 429/503 (by the retry and by the pause of the throttled scope);
+    /// longer asks are cut to this. Default 30 s.
     pub retry_after_cap: Duration,
-    /// Time one try may take, answer body included. Default 30 s.
+    /// Time one try may take on the wire, answer body included (waiting for the limiter is not part of
+    /// it). Default 30 s.
     pub per_try_timeout: Duration,
-    /// Time the whole request may take, retries and waits included. Default 120 s.
+    /// Time the whole request may take, tries and the waits between them included, but not the time spent
+    /// queued in the limiter (for a permit, a paused scope or a quota wait): a long but healthy queue is not
+    /// a failure. Default 120 s.
     pub total_deadline: Duration,
-    /// When ARM says fewer reads than this remain, requests are slowed down. Default 20.
+    /// When ARM says fewer reads than this remain for a subscription (or for the tenant), that scope's
+    /// requests are released no faster than [`LimitConfig::arm_reads_per_second`]. Default 20.
     pub min_remaining_reads: u32,
+    /// Concurrency caps, global and per throttling scope ([`LimitConfig`]).
+    pub limits: LimitConfig,
 }
 
 impl Default for RetryConfig {
@@ -57,6 +67,7 @@ impl Default for RetryConfig {
             per_try_timeout: Duration::from_secs(30),
             total_deadline: Duration::from_secs(120),
             min_remaining_reads: 20,
+            limits: LimitConfig::default(),
         }
     }
 }
@@ -124,17 +135,23 @@ impl CallRecord {
 /// jitter, honours `Retry-After` on 429/503 up to `retry_after_cap`, and bounds the whole request by
 /// `total_deadline`: it gives up (returning the last answer or error) rather than start a wait that would
 /// end past the deadline, and a try still running at the deadline fails with [`DeadlineExceeded`].
+///
+/// The deadline counts time on the wire and the waits between tries, not time queued in the limiter: the
+/// policy puts a fresh [`QueueTime`] in the context of every request, the limiter records its waits there,
+/// and the budget used is `elapsed − queued`.
 #[derive(Debug)]
 pub(crate) struct BoundedRetryPolicy {
     config: RetryConfig,
     /// Whether to fill the [`CallRecord`] in the context. Off for credential pipelines, which receive the
     /// context of the request they authorize.
     records_calls: bool,
+    /// Where retries are counted ([`Limiter::note_retry`]); `None` for credential pipelines.
+    limiter: Option<Arc<Limiter>>,
 }
 
 impl BoundedRetryPolicy {
-    pub(crate) fn new(config: RetryConfig, records_calls: bool) -> Self {
-        Self { config, records_calls }
+    pub(crate) fn new(config: RetryConfig, records_calls: bool, limiter: Option<Arc<Limiter>>) -> Self {
+        Self { config, records_calls, limiter }
     }
 
     /// Exponential backoff before retry number `retry` (1-based), with "equal jitter": half fixed, half
@@ -156,15 +173,56 @@ fn is_retryable_error(error: &azure_core::Error) -> bool {
     matches!(error.kind(), ErrorKind::Io | ErrorKind::Connection)
 }
 
+/// The part of a request's time that counts against its total deadline.
+#[derive(Debug)]
+struct Budget {
+    started: Instant,
+    deadline: Duration,
+    queue: Arc<QueueTime>,
+}
+
+/// While a limiter wait goes on the budget does not shrink; the watcher then looks again at most this often.
+const WATCH_WHILE_QUEUED: Duration = Duration::from_millis(50);
+
+impl Budget {
+    /// Budget used so far and whether the request is queued in the limiter right now.
+    fn used(&self) -> (Duration, bool) {
+        let now = Instant::now();
+        let (queued, waiting) = self.queue.queued(now);
+        (now.saturating_duration_since(self.started).saturating_sub(queued), waiting)
+    }
+
+    fn left(&self) -> Duration {
+        self.deadline.saturating_sub(self.used().0)
+    }
+
+    /// Completes when the budget is spent; never while the request only waits in the limiter.
+    async fn spent(&self) {
+        loop {
+            let (used, waiting) = self.used();
+            let left = self.deadline.saturating_sub(used);
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(if waiting { left.max(WATCH_WHILE_QUEUED) } else { left }).await;
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Policy for BoundedRetryPolicy {
     async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
-        let started = Instant::now();
-        let deadline = self.config.total_deadline;
+        let budget = Budget {
+            started: Instant::now(),
+            deadline: self.config.total_deadline,
+            queue: Arc::new(QueueTime::default()),
+        };
+        let deadline = budget.deadline;
         let record = if self.records_calls { ctx.value::<Arc<CallRecord>>().cloned() } else { None };
         if let Some(record) = &record {
             record.start(request.url());
         }
+        let ctx = ctx.clone().with_value(budget.queue.clone());
         let method = request.method();
         let url = loggable_url(request.url());
         let mut attempt: u32 = 0;
@@ -173,22 +231,22 @@ impl Policy for BoundedRetryPolicy {
             if attempt > 1 {
                 request.body_mut().reset().await?;
             }
-            let remaining = deadline.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
+            if budget.left().is_zero() {
                 return Err(deadline_error(deadline));
             }
             if let Some(record) = &record {
                 record.count_attempt();
             }
             let try_started = Instant::now();
-            let outcome = tokio::time::timeout(remaining, next[0].send(ctx, request, &next[1..])).await;
+            let outcome = tokio::select! {
+                biased;
+                result = next[0].send(&ctx, request, &next[1..]) => Some(result),
+                () = budget.spent() => None,
+            };
             let elapsed_ms = try_started.elapsed().as_millis();
-            let result = match outcome {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::debug!(%method, %url, attempt, elapsed_ms, "total deadline passed");
-                    return Err(deadline_error(deadline));
-                }
+            let Some(result) = outcome else {
+                tracing::debug!(%method, %url, attempt, elapsed_ms, "total deadline passed");
+                return Err(deadline_error(deadline));
             };
             let wait = match &result {
                 Ok(response) => {
@@ -230,11 +288,14 @@ impl Policy for BoundedRetryPolicy {
                 tracing::debug!(%method, %url, attempt, "giving up: no retries left");
                 return result;
             }
-            if started.elapsed() + wait >= deadline {
+            if wait >= budget.left() {
                 tracing::debug!(%method, %url, attempt, wait_ms = wait.as_millis(), "giving up: the wait would pass the total deadline");
                 return result;
             }
             tracing::debug!(%method, %url, attempt, wait_ms = wait.as_millis(), "retrying");
+            if let Some(limiter) = &self.limiter {
+                limiter.note_retry(request.url());
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -276,114 +337,9 @@ impl Policy for PerTryTimeoutPolicy {
     }
 }
 
-const SUBSCRIPTION_READS: HeaderName = HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads");
-const TENANT_READS: HeaderName = HeaderName::from_static("x-ms-ratelimit-remaining-tenant-reads");
-
-/// Extra delay per read below the threshold.
-const PACING_STEP: Duration = Duration::from_millis(40);
-/// Longest pacing delay before one request.
-const PACING_MAX: Duration = Duration::from_secs(2);
-
-/// ARM's remaining read quota, as last reported, shared by every request of one client.
-#[derive(Debug)]
-pub(crate) struct ReadQuota {
-    /// `u32::MAX` until ARM reports a value.
-    remaining: AtomicU32,
-}
-
-impl Default for ReadQuota {
-    fn default() -> Self {
-        Self { remaining: AtomicU32::new(u32::MAX) }
-    }
-}
-
-impl ReadQuota {
-    /// Remembers the lower of the subscription and tenant read quotas of a response, if it reports any.
-    fn observe(&self, headers: &Headers) {
-        let reported = [SUBSCRIPTION_READS, TENANT_READS]
-            .iter()
-            .filter_map(|name| headers.get_optional_str(name))
-            .filter_map(|value| value.trim().parse::<u32>().ok())
-            .min();
-        if let Some(remaining) = reported {
-            self.remaining.store(remaining, Ordering::Relaxed);
-        }
-    }
-
-    fn remaining(&self) -> u32 {
-        self.remaining.load(Ordering::Relaxed)
-    }
-}
-
-/// The delay before the next ARM request: `(threshold - remaining) * 40 ms`, at most 2 s.
-pub(crate) fn pacing_delay(remaining: u32, threshold: u32) -> Duration {
-    if remaining >= threshold {
-        return Duration::ZERO;
-    }
-    PACING_STEP.saturating_mul(threshold - remaining).min(PACING_MAX)
-}
-
-/// Slows ARM requests down before ARM throttles: reads `x-ms-ratelimit-remaining-{subscription,tenant}-reads`
-/// on every answer and, while the quota is below the threshold, waits [`pacing_delay`] before sending.
-/// Placed first in `per_try`, so retries are paced too.
-#[derive(Debug)]
-pub(crate) struct ThrottlePacingPolicy {
-    quota: Arc<ReadQuota>,
-    threshold: u32,
-}
-
-impl ThrottlePacingPolicy {
-    pub(crate) fn new(quota: Arc<ReadQuota>, threshold: u32) -> Self {
-        Self { quota, threshold }
-    }
-}
-
-#[async_trait::async_trait]
-impl Policy for ThrottlePacingPolicy {
-    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
-        let remaining = self.quota.remaining();
-        let delay = pacing_delay(remaining, self.threshold);
-        if !delay.is_zero() {
-            tracing::debug!(
-                remaining_reads = remaining,
-                delay_ms = delay.as_millis(),
-                url = %loggable_url(request.url()),
-                "ARM read quota low: pacing"
-            );
-            tokio::time::sleep(delay).await;
-        }
-        let result = next[0].send(ctx, request, &next[1..]).await;
-        if let Ok(response) = &result {
-            self.quota.observe(response.headers());
-        }
-        result
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pacing_grows_with_the_shortfall_and_is_capped() {
-        assert_eq!(pacing_delay(u32::MAX, 20), Duration::ZERO);
-        assert_eq!(pacing_delay(20, 20), Duration::ZERO);
-        assert_eq!(pacing_delay(19, 20), Duration::from_millis(40));
-        assert_eq!(pacing_delay(10, 20), Duration::from_millis(400));
-        assert_eq!(pacing_delay(0, 1000), Duration::from_secs(2));
-    }
-
-    #[test]
-    fn quota_takes_the_lower_of_subscription_and_tenant() {
-        let quota = ReadQuota::default();
-        let mut headers = Headers::new();
-        headers.insert(SUBSCRIPTION_READS, "11999");
-        headers.insert(TENANT_READS, "7");
-        quota.observe(&headers);
-        assert_eq!(quota.remaining(), 7);
-        quota.observe(&Headers::new());
-        assert_eq!(quota.remaining(), 7, "a response without the headers keeps the last value");
-    }
 
     #[test]
     fn retry_after_reads_every_header_family() {
@@ -404,7 +360,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_within_bounds() {
-        let policy = BoundedRetryPolicy::new(RetryConfig::default(), false);
+        let policy = BoundedRetryPolicy::new(RetryConfig::default(), false, None);
         for retry in 1..=40 {
             let wait = policy.backoff(retry);
             let base = Duration::from_millis(200).saturating_mul(1 << (retry - 1).min(20)).min(Duration::from_secs(30));

@@ -27,69 +27,103 @@ impl AzureClient {
     /// {arm}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01` with `resultFormat`
     /// `objectArray` and 1,000 rows per page, repeating the query with each `$skipToken` until there is none.
     /// One [`Fetched`] per page (all with the same URL; the pages differ by body). A repeated `$skipToken` is
-    /// [`Error::PagingLoop`]; an answer without a `data` array is [`Error::Malformed`].
+    /// [`Error::PagingLoop`]; an answer without a `data` array is [`Error::Malformed`]. Holds every page: for
+    /// large answers, page with [`GraphPaging`] instead.
     pub async fn resource_graph_query(&self, subscriptions: &[String], query: &str) -> Result<Vec<Fetched>, ListError> {
-        let no_pages = |error| ListError::new(Vec::new(), error);
-        if subscriptions.is_empty() || subscriptions.len() > MAX_SUBSCRIPTIONS {
-            return Err(no_pages(Error::Config {
+        let mut paging = GraphPaging::new(subscriptions, query);
+        let mut pages: Vec<Fetched> = Vec::new();
+        loop {
+            match paging.next_page(self).await {
+                Ok(Some(page)) => pages.push(page),
+                Ok(None) => return Ok(pages),
+                Err(error) => return Err(ListError::new(pages, error)),
+            }
+        }
+    }
+}
+
+/// One Resource Graph query, page by page, so a caller can turn each page into rows before asking for the next
+/// (a 100k-resource tenant is 100 pages of 1,000 rows): `while let Some(page) = paging.next_page(&client).await?`.
+#[derive(Debug)]
+pub struct GraphPaging {
+    subscriptions: Vec<String>,
+    query: String,
+    skip_token: Option<String>,
+    seen_tokens: HashSet<String>,
+    pages: usize,
+    done: bool,
+}
+
+impl GraphPaging {
+    /// A query over `subscriptions` (1 to 1,000; checked by the first [`GraphPaging::next_page`]).
+    pub fn new(subscriptions: &[String], query: &str) -> Self {
+        Self {
+            subscriptions: subscriptions.to_vec(),
+            query: query.to_string(),
+            skip_token: None,
+            seen_tokens: HashSet::new(),
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// Pages read so far.
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// The next page, or `None` after the last. A repeated `$skipToken` is [`Error::PagingLoop`]; an answer
+    /// without a `data` array is [`Error::Malformed`]; after an error the paging is over.
+    pub async fn next_page(&mut self, client: &AzureClient) -> Result<Option<Fetched>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        // Whatever happens below, a failed page ends the paging.
+        self.done = true;
+        if self.subscriptions.is_empty() || self.subscriptions.len() > MAX_SUBSCRIPTIONS {
+            return Err(Error::Config {
                 detail: format!(
                     "a Resource Graph query needs 1 to {MAX_SUBSCRIPTIONS} subscriptions, not {}",
-                    subscriptions.len()
+                    self.subscriptions.len()
                 ),
-            }));
-        }
-        let url = self.arm_url(RESOURCE_GRAPH_PATH, RESOURCE_GRAPH_API_VERSION).map_err(no_pages)?;
-        let mut pages: Vec<Fetched> = Vec::new();
-        let mut seen_tokens: HashSet<String> = HashSet::new();
-        let mut skip_token: Option<String> = None;
-        loop {
-            let mut options = serde_json::json!({ "resultFormat": "objectArray", "$top": PAGE_ROWS });
-            if let Some(token) = &skip_token {
-                options["$skipToken"] = serde_json::Value::String(token.clone());
-            }
-            let body = serde_json::json!({
-                "subscriptions": subscriptions,
-                "query": query,
-                "options": options,
             });
-            let body = serde_json::to_vec(&body).map_err(|e| {
-                ListError::new(
-                    Vec::new(),
-                    Error::Config { detail: format!("cannot encode the Resource Graph request: {e}") },
-                )
-            })?;
-            let page = match self
-                .send(&self.inner().arm, Verb::Post, url.clone(), RESOURCE_GRAPH_API_VERSION, Some(body))
-                .await
-            {
-                Ok(page) => page,
-                Err(error) => return Err(ListError::new(pages, error)),
-            };
-            let next = match serde_json::from_slice::<GraphPage>(&page.body) {
-                Ok(parsed) => parsed.skip_token.filter(|t| !t.trim().is_empty()),
-                Err(e) => {
-                    let error = Error::Malformed {
-                        url: page.url,
-                        detail: format!("not a Resource Graph answer (needs a `data` array): {e}"),
-                    };
-                    return Err(ListError::new(pages, error));
-                }
-            };
-            let page_url = page.url.clone();
-            pages.push(page);
-            let Some(next) = next else {
-                return Ok(pages);
-            };
-            if !seen_tokens.insert(next.clone()) {
-                let error = Error::PagingLoop { url: page_url, next_link: format!("$skipToken={next}") };
-                return Err(ListError::new(pages, error));
-            }
-            if pages.len() >= MAX_PAGES {
-                let error =
-                    Error::Malformed { url: page_url, detail: format!("more than {MAX_PAGES} pages; paging stopped") };
-                return Err(ListError::new(pages, error));
-            }
-            skip_token = Some(next);
         }
+        let url = client.arm_url(RESOURCE_GRAPH_PATH, RESOURCE_GRAPH_API_VERSION)?;
+        let mut options = serde_json::json!({ "resultFormat": "objectArray", "$top": PAGE_ROWS });
+        if let Some(token) = &self.skip_token {
+            options["$skipToken"] = serde_json::Value::String(token.clone());
+        }
+        let body = serde_json::json!({
+            "subscriptions": self.subscriptions,
+            "query": self.query,
+            "options": options,
+        });
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| Error::Config { detail: format!("cannot encode the Resource Graph request: {e}") })?;
+        let page = client.send(&client.inner().arm, Verb::Post, url, RESOURCE_GRAPH_API_VERSION, Some(body)).await?;
+        let next = match serde_json::from_slice::<GraphPage>(&page.body) {
+            Ok(parsed) => parsed.skip_token.filter(|t| !t.trim().is_empty()),
+            Err(e) => {
+                return Err(Error::Malformed {
+                    url: page.url,
+                    detail: format!("not a Resource Graph answer (needs a `data` array): {e}"),
+                });
+            }
+        };
+        self.pages += 1;
+        if let Some(next) = next {
+            if !self.seen_tokens.insert(next.clone()) {
+                return Err(Error::PagingLoop { url: page.url, next_link: format!("$skipToken={next}") });
+            }
+            if self.pages >= MAX_PAGES {
+                return Err(Error::Malformed {
+                    url: page.url,
+                    detail: format!("more than {MAX_PAGES} pages; paging stopped"),
+                });
+            }
+            self.skip_token = Some(next);
+            self.done = false;
+        }
+        Ok(Some(page))
     }
 }

@@ -1,29 +1,26 @@
-//! Azure Resource Manager: bearer-token check (ARM audience), fault rules, the per-subscription read quota,
-//! then the reads the collectors make — subscriptions, resource groups, generic resources, storage accounts,
-//! vaults, managed HSMs, user-assigned identities, disk encryption sets, disks, VMs, AKS clusters, SQL servers and
-//! managed instances (with their encryption protector and keys), container registries, container groups,
-//! Container Apps environments (with certificates) and apps, App Service sites, raw documents (list with
-//! `nextLink` paging, and get), and role assignments at any scope. Errors carry ARM's codes: `AuthenticationFailed`, `InvalidAuthenticationToken`,
-//! `MissingApiVersionParameter`, `SubscriptionNotFound`, `ResourceGroupNotFound`, `ResourceNotFound`,
-//! `AuthorizationFailed`, `SubscriptionRequestsThrottled`.
+//! Azure Resource Manager: bearer-token check (ARM audience), fault rules, the per-subscription read quota (and
+//! the storage resource provider's list quota), then the reads the collectors make — subscriptions, resource
+//! groups, generic resources, storage accounts, vaults, managed HSMs, user-assigned identities, disk encryption
+//! sets, disks, VMs, AKS clusters, SQL servers and managed instances (with their encryption protector and keys),
+//! container registries, container groups, Container Apps environments (with certificates) and apps, App Service
+//! sites, raw documents (list with `nextLink` paging, and get), and role assignments at any scope. Resource
+//! Graph, also on the ARM host, is handed to [`crate::graph`]. Errors carry ARM's codes: `AuthenticationFailed`,
+//! `InvalidAuthenticationToken`, `MissingApiVersionParameter`, `SubscriptionNotFound`, `ResourceGroupNotFound`,
+//! `ResourceNotFound`, `AuthorizationFailed` (also for `denied_types`), `SubscriptionRequestsThrottled`,
+//! `TooManyRequests` (storage lists).
 
 use axum::http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::arm_shapes::{self, Cloud};
 use crate::faults::FaultAction;
-use crate::material;
+use crate::listing::{self, Item};
 use crate::quota::Take;
-use crate::resource_id::{ResourceId, segments};
-use crate::scenario::{
-    Access, AksCluster, ContainerApp, ContainerGroup, ContainerRegistry, Disk, DiskEncryptionSet, FaultKind, Identity,
-    ManagedEnvironment, ManagedHsm, OtherResource, RawResource, Scenario, SqlServer, StorageAccount, Vault,
-    VirtualMachine, WebApp,
-};
+use crate::resource_id::segments;
+use crate::scenario::{Access, FaultKind, Scenario};
 use crate::server::{Incoming, Reply, Sim};
-use crate::service_shapes;
-use crate::timestamps;
 use crate::token::{self, TokenCheck};
+use crate::{graph, material, timestamps};
 
 const SUBSCRIPTION_READS: &str = "x-ms-ratelimit-remaining-subscription-reads";
 const TENANT_READS: &str = "x-ms-ratelimit-remaining-tenant-reads";
@@ -60,6 +57,9 @@ const CHILD_ROUTES: &[(&str, &str, &str)] = &[
 
 /// The route name `SimStats::by_route` counts an ARM request under.
 pub(crate) fn route_name(request: &Incoming) -> &'static str {
+    if graph::is_graph_path(&request.path) {
+        return "graph.resources";
+    }
     let lower: Vec<String> = segments(&request.path).into_iter().map(|s| s.to_ascii_lowercase()).collect();
     let n = lower.len();
     if n >= 3 && lower[n - 3..] == ["providers", "microsoft.authorization", "roleassignments"] {
@@ -97,22 +97,27 @@ pub(crate) fn route_name(request: &Incoming) -> &'static str {
 /// Answer one ARM request. Every response carries `x-ms-request-id`, `x-ms-correlation-request-id` and the
 /// remaining-reads header of its subscription (or tenant).
 pub(crate) async fn answer(sim: &Sim, request: &Incoming) -> Reply {
-    let segs = segments(&request.path);
-    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let (quota_key, quota_header) = match lower.as_slice() {
-        [first, sub, ..] if first == "subscriptions" => (format!("sub/{sub}"), SUBSCRIPTION_READS),
-        _ => ("tenant".to_string(), TENANT_READS),
-    };
     let correlation =
         request.header("x-ms-correlation-request-id").map(str::to_string).unwrap_or_else(material::random_guid);
-    let reply = match authenticate(sim, request) {
-        Some(refused) => refused.header(quota_header, sim.quota.remaining(&quota_key).to_string()),
-        None => serve(sim, request, &segs, &lower, &quota_key, quota_header).await,
+    let reply = if graph::is_graph_path(&request.path) {
+        graph::answer(sim, request).await
+    } else {
+        let segs = segments(&request.path);
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        // The read bucket: the subscription's (lower case, as requests spell it any way) or the tenant's.
+        let (quota_key, quota_header) = match lower.as_slice() {
+            [first, sub, ..] if first == "subscriptions" => (sub.clone(), SUBSCRIPTION_READS),
+            _ => ("tenant".to_string(), TENANT_READS),
+        };
+        match authenticate(sim, request) {
+            Some(refused) => refused.header(quota_header, sim.limits.arm_reads.peek(&quota_key).0.to_string()),
+            None => serve(sim, request, &segs, &lower, &quota_key, quota_header).await,
+        }
     };
     reply.header("x-ms-request-id", material::random_guid()).header("x-ms-correlation-request-id", correlation)
 }
 
-fn authenticate(sim: &Sim, request: &Incoming) -> Option<Reply> {
+pub(crate) fn authenticate(sim: &Sim, request: &Incoming) -> Option<Reply> {
     let check = token::check(sim, request, |aud| aud.starts_with("management.") || aud == request.host);
     let (code, message, description) = match check {
         TokenCheck::Valid => return None,
@@ -164,22 +169,21 @@ async fn serve(
                 Some(s) => reply.header("retry-after", s.to_string()),
                 None => reply,
             };
-            return reply.header(quota_header, sim.quota.remaining(quota_key).to_string());
+            return reply.header(quota_header, sim.limits.arm_reads.peek(quota_key).0.to_string());
         }
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
         Some(FaultAction::Truncate) => truncate = true,
         None => {}
     }
-    let remaining = match sim.quota.take(quota_key) {
-        Take::Granted { remaining } => remaining,
-        Take::Throttled { retry_after } => {
-            let who = quota_key.strip_prefix("sub/").unwrap_or("tenant");
+    let remaining = match sim.limits.arm_reads.take(quota_key) {
+        Take::Granted { remaining, .. } => remaining,
+        Take::Throttled { retry_after, .. } => {
             return arm_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "SubscriptionRequestsThrottled",
                 &format!(
-                    "Number of 'read' requests for subscription '{who}' actor '{}' exceeded. Please try again after \
-                     '{retry_after}' seconds after the time the last request was made.",
+                    "Number of 'read' requests for subscription '{quota_key}' actor '{}' exceeded. Please try again \
+                     after '{retry_after}' seconds after the time the last request was made.",
                     sim.object_id
                 ),
             )
@@ -187,6 +191,16 @@ async fn serve(
             .header(quota_header, "0");
         }
     };
+    // Past ARM, the storage resource provider counts its own list operations (every page) per subscription.
+    if quota_header == SUBSCRIPTION_READS
+        && request.method == Method::GET
+        && route_name(request) == "arm.storageAccounts.list"
+        && let Take::Throttled { retry_after, .. } = sim.limits.storage_list.take(quota_key)
+    {
+        return storage_list_throttled()
+            .header("retry-after", retry_after.to_string())
+            .header(quota_header, remaining.to_string());
+    }
     let mut reply = route(sim, request, segs, lower);
     if truncate {
         reply.truncate();
@@ -198,8 +212,18 @@ pub(crate) fn arm_error(status: StatusCode, code: &str, message: &str) -> Reply 
     Reply::json(status, &json!({ "error": { "code": code, "message": message } }))
 }
 
+/// What the storage resource provider answers past its list quota (and what a `throttle` fault looks like).
+fn storage_list_throttled() -> Reply {
+    arm_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "The request is being throttled as the limit has been reached for operation type - \
+         Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits",
+    )
+}
+
 /// ARM api-versions look like `2025-06-01` or `2024-04-01-preview`.
-fn valid_api_version(v: &str) -> bool {
+pub(crate) fn valid_api_version(v: &str) -> bool {
     let bytes = v.as_bytes();
     let date_ok = bytes.len() >= 10
         && bytes[..10].iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
@@ -277,9 +301,18 @@ fn not_handled(request: &Incoming) -> Reply {
     )
 }
 
-/// 404 for an unknown subscription, 403 for one the caller holds no role in.
+/// 404 for an unknown subscription, 403 for one the caller holds no role in or for a resource type it may not
+/// read there (`denied_types`).
 fn subscription_gate(sim: &Sim, estate: &Scenario, segs: &[String], lower: &[String]) -> Option<Reply> {
     let sub = segs.get(1)?;
+    // Role assignments are read with their own permission, whatever scope they are listed at.
+    let role_assignments =
+        lower.ends_with(&["providers".into(), "microsoft.authorization".into(), "roleassignments".into()]);
+    let resource_type = lower
+        .iter()
+        .position(|s| s == "providers")
+        .filter(|_| !role_assignments)
+        .and_then(|i| Some(format!("{}/{}", lower.get(i + 1)?, lower.get(i + 2)?)));
     match estate.subscription(sub) {
         None => Some(arm_error(
             StatusCode::NOT_FOUND,
@@ -287,6 +320,7 @@ fn subscription_gate(sim: &Sim, estate: &Scenario, segs: &[String], lower: &[Str
             &format!("The subscription '{sub}' could not be found."),
         )),
         Some(s) if s.access == Access::Denied => Some(authorization_failed(sim, segs, lower)),
+        Some(s) if resource_type.is_some_and(|t| !s.can_read(&t)) => Some(authorization_failed(sim, segs, lower)),
         Some(_) => None,
     }
 }
@@ -327,14 +361,9 @@ fn authorization_failed(sim: &Sim, segs: &[String], lower: &[String]) -> Reply {
     )
 }
 
-fn fault(sim: &Sim, segs: &[String], lower: &[String], kind: FaultKind) -> Reply {
+pub(crate) fn fault(sim: &Sim, segs: &[String], lower: &[String], kind: FaultKind) -> Reply {
     match kind {
-        FaultKind::Throttle => arm_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "The request is being throttled as the limit has been reached for operation type - \
-             Read_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits",
-        ),
+        FaultKind::Throttle => storage_list_throttled(),
         FaultKind::Unavailable => arm_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
@@ -354,140 +383,6 @@ fn fault(sim: &Sim, segs: &[String], lower: &[String], kind: FaultKind) -> Reply
                     material::random_guid()
                 ),
             )
-        }
-    }
-}
-
-/// A resource the simulator can list, rendered only when it lands on the page being served.
-#[derive(Debug, Clone, Copy)]
-enum Item<'a> {
-    Storage(&'a StorageAccount),
-    Vault(&'a Vault),
-    Hsm(&'a ManagedHsm),
-    Identity(&'a Identity),
-    Other(&'a OtherResource),
-    Des(&'a DiskEncryptionSet),
-    Disk(&'a Disk),
-    Vm(&'a VirtualMachine),
-    Aks(&'a AksCluster),
-    Sql(&'a SqlServer),
-    Registry(&'a ContainerRegistry),
-    Group(&'a ContainerGroup),
-    Environment(&'a ManagedEnvironment),
-    App(&'a ContainerApp),
-    Web(&'a WebApp),
-    Raw(&'a RawResource),
-}
-
-impl<'a> Item<'a> {
-    /// The parsed id of a typed resource (raw documents have none).
-    fn typed_id(self) -> Option<&'a ResourceId> {
-        Some(match self {
-            Item::Storage(a) => &a.id,
-            Item::Vault(v) => &v.id,
-            Item::Hsm(h) => &h.id,
-            Item::Identity(i) => &i.id,
-            Item::Other(r) => &r.id,
-            Item::Des(r) => &r.id,
-            Item::Disk(r) => &r.id,
-            Item::Vm(r) => &r.id,
-            Item::Aks(r) => &r.id,
-            Item::Sql(r) => &r.id,
-            Item::Registry(r) => &r.id,
-            Item::Group(r) => &r.id,
-            Item::Environment(r) => &r.id,
-            Item::App(r) => &r.id,
-            Item::Web(r) => &r.id,
-            Item::Raw(_) => return None,
-        })
-    }
-
-    /// Lower-case id: the sort and lookup key.
-    fn key(self) -> String {
-        match self {
-            Item::Raw(r) => r.key.clone(),
-            _ => self.typed_id().map(ResourceId::key).unwrap_or_default(),
-        }
-    }
-
-    fn name(self) -> &'a str {
-        match self {
-            Item::Raw(r) => r.name(),
-            _ => self.typed_id().map_or("", |id| id.name.as_str()),
-        }
-    }
-
-    fn resource_group(self) -> Option<&'a str> {
-        match self {
-            Item::Raw(r) => r.resource_group.as_deref(),
-            _ => self.typed_id().map(|id| id.resource_group.as_str()),
-        }
-    }
-
-    fn location(self) -> &'a str {
-        match self {
-            Item::Storage(a) => &a.spec.location,
-            Item::Vault(v) => &v.spec.location,
-            Item::Hsm(h) => &h.spec.location,
-            Item::Identity(i) => i.spec.location.as_deref().unwrap_or("westeurope"),
-            Item::Other(r) => &r.spec.location,
-            Item::Des(r) => &r.spec.location,
-            Item::Disk(r) => &r.spec.location,
-            Item::Vm(r) => &r.spec.location,
-            Item::Aks(r) => &r.spec.location,
-            Item::Sql(r) => &r.spec.location,
-            Item::Registry(r) => &r.spec.location,
-            Item::Group(r) => &r.spec.location,
-            Item::Environment(r) => &r.spec.location,
-            Item::App(r) => &r.spec.location,
-            Item::Web(r) => &r.spec.location,
-            Item::Raw(r) => r.location().unwrap_or("global"),
-        }
-    }
-
-    fn render(self, estate: &Scenario, cloud: Cloud) -> Value {
-        match self {
-            Item::Storage(a) => arm_shapes::storage_account(estate, a, cloud),
-            Item::Vault(v) => arm_shapes::vault(estate, v, cloud),
-            Item::Hsm(h) => arm_shapes::managed_hsm(estate, h, cloud),
-            Item::Identity(i) => arm_shapes::user_assigned_identity(
-                estate,
-                &i.id,
-                &i.spec.principal_id,
-                &i.spec.client_id,
-                self.location(),
-            ),
-            Item::Other(r) => arm_shapes::other_resource(r),
-            Item::Des(r) => service_shapes::disk_encryption_set(estate, r, cloud),
-            Item::Disk(r) => service_shapes::disk(estate, r, cloud),
-            Item::Vm(r) => service_shapes::virtual_machine(estate, r),
-            Item::Aks(r) => service_shapes::managed_cluster(estate, r, cloud),
-            Item::Sql(r) => service_shapes::sql_server(estate, r, cloud),
-            Item::Registry(r) => service_shapes::container_registry(estate, r, cloud),
-            Item::Group(r) => service_shapes::container_group(estate, r, cloud),
-            Item::Environment(r) => service_shapes::managed_environment(estate, r),
-            Item::App(r) => service_shapes::container_app(estate, r, cloud),
-            Item::Web(r) => service_shapes::web_app(estate, r, cloud),
-            Item::Raw(r) => r.doc.clone(),
-        }
-    }
-
-    /// The simulated child collection `child` (lower case) of this resource, as `(name, body)`; `None` when the
-    /// resource has no such collection simulated.
-    fn children(self, estate: &Scenario, cloud: Cloud, child: &str) -> Option<Vec<(String, Value)>> {
-        let named = |v: Value| (v["name"].as_str().unwrap_or_default().to_string(), v);
-        match (self, child) {
-            (Item::Sql(s), "encryptionprotector") => Some(vec![named(service_shapes::sql_protector(s, cloud))]),
-            (Item::Sql(s), "keys") => Some(service_shapes::sql_keys(estate, s, cloud).into_iter().map(named).collect()),
-            (Item::Environment(e), "certificates") => Some(
-                e.spec
-                    .certificates
-                    .iter()
-                    .zip(&e.certificate_refs)
-                    .map(|(c, r)| named(service_shapes::environment_certificate(estate, e, c, r.as_ref(), cloud)))
-                    .collect(),
-            ),
-            _ => None,
         }
     }
 }
@@ -521,34 +416,38 @@ fn subscription_routes(
             Some(s) => Reply::json(StatusCode::OK, &arm_shapes::subscription(&estate.tenant.id, s)),
             None => not_handled(request),
         },
-        ["resources"] => page(sim, request, keyed(all_resources(estate, sub, None)), |item| {
-            arm_shapes::generic(&item.render(estate, cloud))
-        }),
+        ["resources"] => {
+            // Like ARM, the generic list leaves out what the caller may not read.
+            let readable =
+                |item: &Item<'_>| estate.subscription(sub).is_some_and(|s| s.can_read(&item.resource_type()));
+            let items = listing::all_resources(estate, sub, None).into_iter().filter(readable).collect();
+            page(sim, request, keyed(items), |item| arm_shapes::generic(&item.render(estate, cloud)))
+        }
         ["resourcegroups"] => {
-            let items = resource_groups(estate, sub)
+            let items = listing::resource_groups(estate, sub)
                 .into_iter()
                 .map(|(name, location)| (name.to_ascii_lowercase(), (name, location)))
                 .collect();
             page(sim, request, items, |(name, location)| arm_shapes::resource_group(&sub_id, name, location))
         }
-        ["resourcegroups", rg] => match find_group(estate, sub, rg) {
+        ["resourcegroups", rg] => match listing::find_group(estate, sub, rg) {
             Some((name, location)) => {
                 Reply::json(StatusCode::OK, &arm_shapes::resource_group(&sub_id, &name, &location))
             }
             None => group_not_found(&segs[1]),
         },
-        ["providers", ns, ty] => page(sim, request, keyed(of_type(estate, sub, None, &format!("{ns}/{ty}"))), render),
+        ["providers", ns, ty] => {
+            page(sim, request, keyed(listing::of_type(estate, sub, None, &format!("{ns}/{ty}"))), render)
+        }
         ["resourcegroups", rg, "providers", ns, ty] => {
-            if find_group(estate, sub, rg).is_none() {
+            if listing::find_group(estate, sub, rg).is_none() {
                 return group_not_found(&segs[1]);
             }
-            let items = keyed(of_type(estate, sub, Some(rg), &format!("{ns}/{ty}")));
+            let items = keyed(listing::of_type(estate, sub, Some(rg), &format!("{ns}/{ty}")));
             page(sim, request, items, render)
         }
         ["resourcegroups", rg, "providers", ns, ty, name, child @ ..] => {
-            let found = of_type(estate, sub, Some(rg), &format!("{ns}/{ty}"))
-                .into_iter()
-                .find(|item| item.name().eq_ignore_ascii_case(name));
+            let found = listing::find(estate, sub, rg, &format!("{ns}/{ty}"), name);
             match (found, child) {
                 (Some(item), []) => Reply::json(StatusCode::OK, &item.render(estate, cloud)),
                 // A child collection: simulated ones (SQL protector and keys, environment certificates), raw
@@ -585,7 +484,7 @@ fn subscription_routes(
                 (None, [_]) if !raw_children.is_empty() => page(sim, request, raw_children, Value::clone),
                 (Some(_), _) => not_handled(request),
                 (None, _) => {
-                    if find_group(estate, sub, rg).is_none() {
+                    if listing::find_group(estate, sub, rg).is_none() {
                         group_not_found(&segs[1])
                     } else {
                         arm_error(
@@ -612,119 +511,6 @@ fn group_not_found(rg: &str) -> Reply {
 
 fn keyed(items: Vec<Item<'_>>) -> Vec<(String, Item<'_>)> {
     items.into_iter().map(|i| (i.key(), i)).collect()
-}
-
-/// Resource types the scenario models in full (lower case), in the order `GET .../resources` gathers them.
-const TYPED: &[&str] = &[
-    "microsoft.storage/storageaccounts",
-    "microsoft.keyvault/vaults",
-    "microsoft.keyvault/managedhsms",
-    "microsoft.managedidentity/userassignedidentities",
-    "microsoft.compute/diskencryptionsets",
-    "microsoft.compute/disks",
-    "microsoft.compute/virtualmachines",
-    "microsoft.containerservice/managedclusters",
-    "microsoft.sql/servers",
-    "microsoft.sql/managedinstances",
-    "microsoft.containerregistry/registries",
-    "microsoft.containerinstance/containergroups",
-    "microsoft.app/managedenvironments",
-    "microsoft.app/containerapps",
-    "microsoft.web/sites",
-];
-
-/// Every resource of the subscription (optionally one resource group): typed, other and raw top-level ones.
-fn all_resources<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>) -> Vec<Item<'a>> {
-    let mut out = Vec::new();
-    for ty in TYPED {
-        out.extend(typed_of_type(estate, sub, rg, ty));
-    }
-    let known = |id: &ResourceId| TYPED.iter().any(|t| id.is_type(t));
-    out.extend(estate.other_resources.iter().filter(|r| !known(&r.id) && in_scope(&r.id, sub, rg)).map(Item::Other));
-    out.extend(
-        estate.raw_resources.iter().filter(|r| r.list_type.is_some() && raw_in_scope(r, sub, rg)).map(Item::Raw),
-    );
-    out
-}
-
-fn in_scope(id: &ResourceId, sub: &str, rg: Option<&str>) -> bool {
-    id.subscription.eq_ignore_ascii_case(sub) && rg.is_none_or(|rg| id.resource_group.eq_ignore_ascii_case(rg))
-}
-
-fn raw_in_scope(r: &RawResource, sub: &str, rg: Option<&str>) -> bool {
-    r.subscription.eq_ignore_ascii_case(sub)
-        && rg.is_none_or(|rg| r.resource_group.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(rg)))
-}
-
-/// Typed resources of one type (`namespace/type`, lower case) in the subscription or resource group.
-fn typed_of_type<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>, ty: &str) -> Vec<Item<'a>> {
-    fn pick<'a, T>(
-        list: &'a [T],
-        id: impl Fn(&T) -> &ResourceId,
-        item: impl Fn(&'a T) -> Item<'a>,
-        sub: &str,
-        rg: Option<&str>,
-    ) -> Vec<Item<'a>> {
-        list.iter().filter(|r| in_scope(id(r), sub, rg)).map(item).collect()
-    }
-    let s = &estate.services;
-    match ty {
-        "microsoft.storage/storageaccounts" => pick(&estate.storage_accounts, |r| &r.id, Item::Storage, sub, rg),
-        "microsoft.keyvault/vaults" => pick(&estate.vaults, |r| &r.id, Item::Vault, sub, rg),
-        "microsoft.keyvault/managedhsms" => pick(&estate.managed_hsms, |r| &r.id, Item::Hsm, sub, rg),
-        "microsoft.managedidentity/userassignedidentities" => {
-            pick(&estate.identities, |r| &r.id, Item::Identity, sub, rg)
-        }
-        "microsoft.compute/diskencryptionsets" => pick(&s.disk_encryption_sets, |r| &r.id, Item::Des, sub, rg),
-        "microsoft.compute/disks" => pick(&s.disks, |r| &r.id, Item::Disk, sub, rg),
-        "microsoft.compute/virtualmachines" => pick(&s.virtual_machines, |r| &r.id, Item::Vm, sub, rg),
-        "microsoft.containerservice/managedclusters" => pick(&s.aks_clusters, |r| &r.id, Item::Aks, sub, rg),
-        "microsoft.sql/servers" | "microsoft.sql/managedinstances" => {
-            s.sql_servers.iter().filter(|r| r.id.is_type(ty) && in_scope(&r.id, sub, rg)).map(Item::Sql).collect()
-        }
-        "microsoft.containerregistry/registries" => pick(&s.container_registries, |r| &r.id, Item::Registry, sub, rg),
-        "microsoft.containerinstance/containergroups" => pick(&s.container_groups, |r| &r.id, Item::Group, sub, rg),
-        "microsoft.app/managedenvironments" => pick(&s.managed_environments, |r| &r.id, Item::Environment, sub, rg),
-        "microsoft.app/containerapps" => pick(&s.container_apps, |r| &r.id, Item::App, sub, rg),
-        "microsoft.web/sites" => pick(&s.web_apps, |r| &r.id, Item::Web, sub, rg),
-        _ => Vec::new(),
-    }
-}
-
-/// Resources of one type (`namespace/type`, any case) in the subscription or resource group: typed ones,
-/// `[[other_resources]]` and raw documents.
-fn of_type<'a>(estate: &'a Scenario, sub: &str, rg: Option<&str>, ty: &str) -> Vec<Item<'a>> {
-    let ty = ty.to_ascii_lowercase();
-    let mut out = typed_of_type(estate, sub, rg, &ty);
-    if !TYPED.contains(&ty.as_str()) {
-        out.extend(
-            estate.other_resources.iter().filter(|r| r.id.is_type(&ty) && in_scope(&r.id, sub, rg)).map(Item::Other),
-        );
-    }
-    out.extend(
-        estate
-            .raw_resources
-            .iter()
-            .filter(|r| r.list_type.as_deref() == Some(ty.as_str()) && raw_in_scope(r, sub, rg))
-            .map(Item::Raw),
-    );
-    out
-}
-
-/// Resource groups implied by resource ids: `(name as first written, location of its first resource)`.
-fn resource_groups(estate: &Scenario, sub: &str) -> Vec<(String, String)> {
-    let mut groups: Vec<(String, String)> = Vec::new();
-    for item in all_resources(estate, sub, None) {
-        let Some(group) = item.resource_group() else { continue };
-        if !groups.iter().any(|(g, _)| g.eq_ignore_ascii_case(group)) {
-            groups.push((group.to_string(), item.location().to_string()));
-        }
-    }
-    groups
-}
-
-fn find_group(estate: &Scenario, sub: &str, rg: &str) -> Option<(String, String)> {
-    resource_groups(estate, sub).into_iter().find(|(g, _)| g.eq_ignore_ascii_case(rg))
 }
 
 fn encode_skip(offset: usize) -> String {
@@ -757,13 +543,17 @@ fn page<T>(sim: &Sim, request: &Incoming, mut items: Vec<(String, T)>, render: i
     let start = offset.min(items.len());
     let end = (start + sim.page_size).min(items.len());
     let value: Vec<Value> = items[start..end].iter().map(|(_, v)| render(v)).collect();
-    let mut body = json!({ "value": value });
+    // Built by moving the rendered items in: `json!` would copy every document once more.
+    let mut body = Map::new();
+    body.insert("value".into(), Value::Array(value));
     if end < items.len() {
         let api = request.query("api-version").unwrap_or_default();
-        body["nextLink"] =
-            json!(format!("{}{}?api-version={api}&$skipToken={}", request.link_base, request.path, encode_skip(end)));
+        body.insert(
+            "nextLink".into(),
+            json!(format!("{}{}?api-version={api}&$skipToken={}", request.link_base, request.path, encode_skip(end))),
+        );
     }
-    Reply::json(StatusCode::OK, &body)
+    Reply::json(StatusCode::OK, &Value::Object(body))
 }
 
 /// Role-assignment filters ARM and Managed HSM accept.
@@ -849,7 +639,9 @@ fn role_assignments(sim: &Sim, estate: &Scenario, request: &Incoming, scope: &[S
         .filter(|r| filter.admits(&r.scope_key, lower, &r.principal_id))
         .map(arm_shapes::role_assignment)
         .collect();
-    Reply::json(StatusCode::OK, &json!({ "value": value }))
+    let mut body = Map::new();
+    body.insert("value".into(), Value::Array(value));
+    Reply::json(StatusCode::OK, &Value::Object(body))
 }
 
 #[cfg(test)]

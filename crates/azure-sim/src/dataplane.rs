@@ -1,7 +1,8 @@
 //! The Key Vault / Managed HSM data plane, one per vault host: the authentication challenge (401 with
-//! `WWW-Authenticate`) that Key Vault clients expect first, keys (latest, by version, list), key versions with
-//! Key Vault's 25-per-page `nextLink` paging, rotation policies, the `sign` operation (with real keys, see
-//! [`crate::signing`]), and Managed HSM local RBAC role assignments. Bodies follow
+//! `WWW-Authenticate`) that Key Vault clients expect first, the service's throttling (4,000 operations per 10
+//! seconds per vault, 1,100 per second per managed HSM: 429 `Throttled` with `Retry-After`), keys (latest, by
+//! version, list), key versions with Key Vault's 25-per-page `nextLink` paging, rotation policies, the `sign`
+//! operation (with real keys, see [`crate::signing`]), and Managed HSM local RBAC role assignments. Bodies follow
 //! `testdata/arm-examples/keyvault-dataplane` (epoch-second timestamps, JWK fields, camelCase attributes).
 
 use axum::http::{Method, StatusCode};
@@ -10,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::arm::RoleFilter;
 use crate::faults::FaultAction;
 use crate::material;
+use crate::quota::Take;
 use crate::resource_id::{scope_key, segments};
 use crate::scenario::{Access, ContainerKind, FaultKind, Key, KeyVersion, Protection, Scenario};
 use crate::server::{Incoming, Reply, Sim};
@@ -114,6 +116,14 @@ async fn answer_inner(sim: &Sim, request: &Incoming, kind: ContainerKind, name: 
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
         Some(FaultAction::Truncate) => truncate = true,
         None => {}
+    }
+    // Key Vault counts operations per vault (the challenge above does not count); a managed HSM per HSM.
+    let limiter = match kind {
+        ContainerKind::Vault => &sim.limits.key_vault,
+        ContainerKind::ManagedHsm => &sim.limits.managed_hsm,
+    };
+    if let Take::Throttled { retry_after, .. } = limiter.take(&name.to_ascii_lowercase()) {
+        return (fault(FaultKind::Throttle).header("retry-after", retry_after.to_string()), location);
     }
     prepare_key_material(sim, request, kind, name).await;
     let mut reply = serve(sim, request, kind, name);

@@ -51,6 +51,18 @@
 //!   `arm.sqlServers.list`, `arm.managedInstances.get`, `arm.encryptionProtector.get`, `arm.serverKeys.list`,
 //!   `arm.registries.list`, `arm.containerGroups.list`, `arm.managedEnvironments.list`, `arm.certificates.list`,
 //!   `arm.containerApps.list`, `arm.sites.list`, ...
+//! - Resource Graph (ARM host and token): `POST /providers/Microsoft.ResourceGraph/resources` with
+//!   `{"subscriptions", "query", "options": {"resultFormat": "objectArray", "$top", "$skip", "$skipToken"}}` →
+//!   `{"totalRecords", "count", "data", "facets", "resultTruncated", "$skipToken"?}`; route `graph.resources`.
+//!   The query language is exactly this subset of KQL, anything else is 400 `BadRequest` / `InvalidQuery` naming
+//!   the part not understood: a table `resources` or `resourcecontainers`; `| where type in~ ('a', ...)`,
+//!   `| where type =~ 'a'`; `| project col, ...`; `| order by col [asc|desc], ...` on string columns
+//!   (case-insensitive, ties by id). A `resources` row is the document ARM's `GET` answers plus `tenantId`,
+//!   `subscriptionId`, `resourceGroup` (lower case), with `type` in lower case; child resources (SQL protectors
+//!   and keys, certificates, role assignments) and the Key Vault data plane are not rows. A `resourcecontainers`
+//!   row is a subscription. What the principal cannot read (denied subscriptions, `denied_types`, subscriptions
+//!   not in the tenant) is silently left out. Pages of `min($top, 1000)` rows; a `$skipToken` is refused (400) by
+//!   any other query. Details in the module docs of `graph.rs`.
 //! - Key Vault / Managed HSM (bearer token for the host's audience, after a 401 challenge): `/keys` (paged),
 //!   `/keys/{name}` and `/keys/{name}/`, `/keys/{name}/{version}`, `/keys/{name}/versions` (paged),
 //!   `/keys/{name}/rotationpolicy`; `POST /keys/{name}/{version}/sign` and `POST /keys/{name}/sign` (also
@@ -70,9 +82,12 @@
 //! - `[credentials]` the service principal the simulator accepts: `client_id`, `client_secret`, `object_id`,
 //!   `accept_client_assertion?` (default true: any non-empty assertion for `client_id`).
 //! - `[simulation]` `now` (RFC 3339, the fixed clock), `adoption_delay?` (ISO 8601 duration before resources
-//!   that follow the latest version adopt a rotated one; default 0), `latency_ms?` (added to every response).
+//!   that follow the latest version adopt a rotated one; default 0), `latency_ms?` (added to every response of
+//!   every surface; see [`Latency`] for one per surface).
 //! - `[[subscriptions]]` `id`, `display_name`, `state?` (`Enabled`), `access?` (`reader` | `denied`: every
-//!   request in a denied subscription answers 403 `AuthorizationFailed`), `listed?` (shown by
+//!   request in a denied subscription answers 403 `AuthorizationFailed`), `denied_types?` (resource types such
+//!   as `"Microsoft.Sql/servers"` the caller may not read there: their lists and gets answer 403, `GET
+//!   .../resources` and Resource Graph leave them out), `listed?` (shown by
 //!   `GET /subscriptions`, default true), `quota_id?`, `tags?`.
 //! - `[[identities]]` user-assigned identities: `id`, `principal_id`, `client_id`, `location?`.
 //! - `[[vaults]]` `id`, `location`, `sku?` (`standard`), `tenant_id?`, and — each emitted only when set, absent
@@ -227,17 +242,45 @@
 //! fit the key (400 `BadParameter`). Reads are not checked against role assignments: `data_plane_access` alone
 //! decides them. Sign requests count as `kv.keys.sign` / `hsm.keys.sign` in [`SimStats::by_route`].
 //!
+//! # Azure's quotas (always on)
+//!
+//! Each is its own limiter, counted per bucket in [`SimStats::limits`] (requests admitted, 429s answered):
+//! - ARM reads (`arm_reads`): token bucket of 250 refilled at 25 per second, per subscription (tenant-level
+//!   reads share one bucket, `tenant`); every ARM answer carries `x-ms-ratelimit-remaining-subscription-reads`
+//!   (or `-tenant-reads`); empty → 429 `SubscriptionRequestsThrottled` with `Retry-After`.
+//! - Storage lists (`storage_list`): 100 `storageAccounts` list requests (every page) per 5 minutes per
+//!   subscription, a fixed window opened by the first request; past it 429 `TooManyRequests` with `Retry-After`
+//!   = seconds until the window closes. They count against ARM reads too, as in Azure.
+//! - Resource Graph (`graph`): 15 queries (every page) per 5-second fixed window per principal (the token's
+//!   object id); every Graph answer carries `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after`
+//!   (`hh:mm:ss`); past it 429 `RateLimiting` with `Retry-After`. Graph does not spend ARM reads.
+//! - Key Vault (`key_vault`): 4,000 operations per 10-second fixed window per vault; Managed HSM
+//!   (`managed_hsm`): 1,100 per second per HSM; past it 429 `Throttled` with `Retry-After`. The 401 challenge
+//!   does not count.
+//!
+//! [`SimStats::throttling_floor`] is the least wall time these quotas allow for what they admitted: per bucket,
+//! token bucket `max(0, (n - C) / r)`, fixed window `((n - 1) / W) * T`; the slowest bucket sets it. Injected
+//! `throttle` faults are separate: they answer 429 without touching the limiters.
+//!
 //! # Benchmarks
 //!
-//! [`Scenario::synthetic`] builds a large deterministic estate in memory (e.g. 100,000 storage accounts and
-//! 2,000 keys) and [`Scenario::with_latency_ms`] adds per-response latency; the ARM read quota (250 per
-//! subscription, 25/s refill, 429 when empty) is always on.
+//! [`Scenario::generated`] builds a large deterministic estate in memory ([`EstateSize`]: e.g. 100,000
+//! resources, 2,000 keys, 200 subscriptions — the mix is in its docs), with a drill that rotates about 5 % of
+//! the keys; [`Scenario::resource_counts`] says how many resources of each type the ARM lists return, so a
+//! benchmark can show none was lost. [`Scenario::with_latency`] adds per-surface latency ([`Latency::azure_like`]:
+//! ARM 60 ms, a Graph page 250 ms, Key Vault 20 ms, a token 50 ms), slept in each request's own task so requests
+//! overlap. A running simulator indexes the estate once (by subscription and type, by id, keys, identities,
+//! disks), so a list or get costs what it returns, not a scan of the estate.
 
 mod arm;
 mod arm_shapes;
 mod dataplane;
 mod error;
 mod faults;
+mod generated;
+mod graph;
+mod latency;
+mod listing;
 mod material;
 mod quota;
 mod resource_id;
@@ -245,10 +288,12 @@ mod scenario;
 mod server;
 mod service_shapes;
 mod signing;
-mod synthetic;
 mod timestamps;
 mod token;
 
 pub use error::Error;
+pub use generated::EstateSize;
+pub use latency::Latency;
+pub use quota::{LimitKind, LimitStats, ThrottlingFloor};
 pub use scenario::{DrillStep, Scenario, SettingValue, VaultSetting};
 pub use server::{RunningSim, SimOptions, SimStats, serve_forever, start};

@@ -6,11 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::error::Error;
+use crate::latency::Latency;
+use crate::listing::{self, EstateIndex};
 use crate::material;
 use crate::resource_id::{ResourceId, scope_key};
 use crate::timestamps::{IsoDuration, Timestamp};
@@ -133,7 +136,7 @@ pub(crate) struct SimulationSpec {
     /// `RunningSim::rotate_key` (Azure Storage: within 24 hours).
     #[serde(default)]
     pub(crate) adoption_delay: Option<IsoDuration>,
-    /// Added to every response, to model network and service latency.
+    /// Added to every response (every surface alike), to model network and service latency.
     #[serde(default)]
     pub(crate) latency_ms: u64,
 }
@@ -165,6 +168,23 @@ pub(crate) struct SubscriptionSpec {
     pub(crate) quota_id: Option<String>,
     #[serde(default)]
     pub(crate) tags: BTreeMap<String, String>,
+    /// Resource types (`Namespace/type`) the caller may not read in this subscription although it may read the
+    /// subscription: ARM answers 403 for their lists and gets, and leaves them out of `GET .../resources` and
+    /// Resource Graph.
+    #[serde(default)]
+    pub(crate) denied_types: Vec<String>,
+}
+
+impl SubscriptionSpec {
+    /// Whether the caller holds a role in the subscription at all.
+    pub(crate) fn readable(&self) -> bool {
+        self.access == Access::Reader
+    }
+
+    /// Whether the caller can read resources of `resource_type` (`namespace/type`, any case) here.
+    pub(crate) fn can_read(&self, resource_type: &str) -> bool {
+        self.readable() && !self.denied_types.iter().any(|t| t.eq_ignore_ascii_case(resource_type))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -724,7 +744,7 @@ pub struct Scenario {
     pub(crate) start: OffsetDateTime,
     pub(crate) now: OffsetDateTime,
     pub(crate) adoption_delay: time::Duration,
-    pub(crate) latency_ms: u64,
+    pub(crate) latency: Latency,
     pub(crate) subscriptions: Vec<SubscriptionSpec>,
     pub(crate) identities: Vec<Identity>,
     pub(crate) vaults: Vec<Vault>,
@@ -743,6 +763,9 @@ pub struct Scenario {
     pub(crate) drill: Vec<DrillStep>,
     /// Rotations performed at run time, to derive fresh version ids.
     pub(crate) rotations: u64,
+    /// Lookups by id, name, subscription and type, built when a simulator starts serving the scenario (see
+    /// [`EstateIndex`]); `None` while the scenario is being built or changed, when lookups scan the lists.
+    pub(crate) index: Option<Arc<EstateIndex>>,
 }
 
 impl Scenario {
@@ -825,26 +848,109 @@ impl Scenario {
         &self.drill
     }
 
+    /// The same scenario with `latency` added to each surface's responses (see [`Latency::azure_like`]).
+    pub fn with_latency(mut self, latency: Latency) -> Scenario {
+        self.latency = latency;
+        self
+    }
+
+    /// The same scenario with `ms` milliseconds added to every response of every surface (network plus
+    /// service time), as `[simulation] latency_ms` does.
+    pub fn with_latency_ms(self, ms: u64) -> Scenario {
+        self.with_latency(Latency::uniform(std::time::Duration::from_millis(ms)))
+    }
+
+    /// How many resources the ARM lists of all subscriptions return to the scenario's principal, per resource
+    /// type in lower case (`microsoft.storage/storageaccounts` → 55000): every top-level resource — vaults,
+    /// managed HSMs and user-assigned identities included — of a subscription the principal can read, except
+    /// types denied to it there. A benchmark compares what it collected against this to show no resource was
+    /// lost.
+    pub fn resource_counts(&self) -> BTreeMap<String, usize> {
+        let readable: std::collections::HashMap<String, &SubscriptionSpec> =
+            self.subscriptions.iter().map(|s| (s.id.to_ascii_lowercase(), s)).collect();
+        let mut counts = BTreeMap::new();
+        for item in listing::every_item(self) {
+            let ty = item.resource_type();
+            let visible = readable.get(&item.subscription().to_ascii_lowercase()).is_some_and(|s| s.can_read(&ty));
+            if visible {
+                *counts.entry(ty).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Build the lookups a serving simulator uses. Called once the estate's lists are final.
+    pub(crate) fn build_index(&mut self) {
+        self.index = None;
+        self.index = Some(Arc::new(EstateIndex::build(self)));
+    }
+
     // ----- lookups used by the server -----
 
     pub(crate) fn subscription(&self, id: &str) -> Option<&SubscriptionSpec> {
-        self.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(id))
+        match &self.index {
+            Some(index) => index.subscriptions.get(&id.to_ascii_lowercase()).and_then(|&i| self.subscriptions.get(i)),
+            None => self.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(id)),
+        }
     }
 
     pub(crate) fn vault(&self, name: &str) -> Option<&Vault> {
-        self.vaults.iter().find(|v| v.id.name.eq_ignore_ascii_case(name))
+        match &self.index {
+            Some(index) => index.vaults.get(&name.to_ascii_lowercase()).and_then(|&i| self.vaults.get(i)),
+            None => self.vaults.iter().find(|v| v.id.name.eq_ignore_ascii_case(name)),
+        }
     }
 
     pub(crate) fn managed_hsm(&self, name: &str) -> Option<&ManagedHsm> {
-        self.managed_hsms.iter().find(|h| h.id.name.eq_ignore_ascii_case(name))
+        match &self.index {
+            Some(index) => index.managed_hsms.get(&name.to_ascii_lowercase()).and_then(|&i| self.managed_hsms.get(i)),
+            None => self.managed_hsms.iter().find(|h| h.id.name.eq_ignore_ascii_case(name)),
+        }
     }
 
     pub(crate) fn identity(&self, id: &str) -> Option<&Identity> {
-        self.identities.iter().find(|i| i.id.raw.eq_ignore_ascii_case(id))
+        match &self.index {
+            Some(index) => index.identities.get(&id.to_ascii_lowercase()).and_then(|&i| self.identities.get(i)),
+            None => self.identities.iter().find(|i| i.id.raw.eq_ignore_ascii_case(id)),
+        }
     }
 
     pub(crate) fn key(&self, container: &str, name: &str) -> Option<&Key> {
-        self.keys.iter().find(|k| k.container.eq_ignore_ascii_case(container) && k.name.eq_ignore_ascii_case(name))
+        match &self.index {
+            Some(index) => index
+                .keys
+                .get(&(container.to_ascii_lowercase(), name.to_ascii_lowercase()))
+                .and_then(|&i| self.keys.get(i)),
+            None => self
+                .keys
+                .iter()
+                .find(|k| k.container.eq_ignore_ascii_case(container) && k.name.eq_ignore_ascii_case(name)),
+        }
+    }
+
+    pub(crate) fn disk(&self, id: &str) -> Option<&Disk> {
+        match &self.index {
+            Some(index) => index.disks.get(&id.to_ascii_lowercase()).and_then(|&i| self.services.disks.get(i)),
+            None => self.services.disk(id),
+        }
+    }
+
+    /// The VM a disk is attached to.
+    pub(crate) fn disk_owner(&self, disk: &ResourceId) -> Option<&VirtualMachine> {
+        match &self.index {
+            Some(index) => index.disk_owners.get(&disk.key()).and_then(|&i| self.services.virtual_machines.get(i)),
+            None => self.services.disk_owner(disk),
+        }
+    }
+
+    pub(crate) fn managed_environment(&self, id: &str) -> Option<&ManagedEnvironment> {
+        match &self.index {
+            Some(index) => index
+                .managed_environments
+                .get(&id.to_ascii_lowercase())
+                .and_then(|&i| self.services.managed_environments.get(i)),
+            None => self.services.managed_environment(id),
+        }
     }
 
     /// Kind and protection of the vault or managed HSM called `name`.

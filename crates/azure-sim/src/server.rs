@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -20,11 +20,12 @@ use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::faults::{FaultAction, FaultBook};
-use crate::quota::ReadQuota;
+use crate::latency::Latency;
+use crate::quota::{LimitStats, Limits, ThrottlingFloor};
 use crate::scenario::{ContainerKind, DrillStep, Scenario, VaultSetting, vault_host_kind};
-use crate::{arm, dataplane, token};
+use crate::{arm, dataplane, graph, token};
 
-/// Largest request body read (token forms are tiny; nothing else has a body).
+/// Largest request body read (token forms, Resource Graph queries and `sign` bodies are small).
 const MAX_BODY: usize = 1 << 20;
 /// How long [`RunningSim::shutdown`] waits for in-flight requests before aborting the server task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -50,7 +51,7 @@ impl Default for SimOptions {
 pub struct SimStats {
     /// Every HTTP request received.
     pub requests: u64,
-    /// Responses with status 429, from the read quota or from injected faults.
+    /// Responses with status 429, from Azure's quotas (see `limits`) or from injected `throttle` faults.
     pub throttled_429: u64,
     /// Fault rules that fired (each firing counts once).
     pub faults_injected: u64,
@@ -58,8 +59,22 @@ pub struct SimStats {
     pub token_requests: u64,
     /// Responses with status 401 (including Key Vault's authentication challenge).
     pub unauthenticated_401: u64,
-    /// Requests per route name, e.g. `arm.storageAccounts.list`, `kv.keys.versions`, `token`.
+    /// Requests per route name, e.g. `arm.storageAccounts.list`, `kv.keys.versions`, `graph.resources`, `token`.
     pub by_route: BTreeMap<String, u64>,
+    /// Per quota bucket: requests admitted and answered 429 by Azure's throttling rules (ARM reads, storage
+    /// lists, Resource Graph, Key Vault, Managed HSM), sorted by kind then key. Injected `throttle` faults are
+    /// not counted here.
+    pub limits: Vec<LimitStats>,
+}
+
+impl SimStats {
+    /// The least wall time Azure's quotas allow for the requests the limiters admitted so far: per bucket, token
+    /// bucket of capacity C refilled at r per second `max(0, (n - C) / r)`, fixed window of W per T
+    /// `((n - 1) / W) * T` (n > 0, integer division); the maximum over all buckets, with the bucket that sets it.
+    /// A collection that takes about this long is as fast as Azure lets it be.
+    pub fn throttling_floor(&self) -> ThrottlingFloor {
+        ThrottlingFloor::over(&self.limits)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -83,13 +98,16 @@ pub(crate) struct IssuedToken {
 /// Shared state of one running simulator.
 #[derive(Debug)]
 pub(crate) struct Sim {
-    estate: Mutex<Scenario>,
+    /// Read by every request; written only by the run-time controls of [`RunningSim`].
+    estate: RwLock<Scenario>,
     pub(crate) tokens: Mutex<HashMap<String, IssuedToken>>,
-    pub(crate) quota: ReadQuota,
+    pub(crate) limits: Limits,
     pub(crate) faults: FaultBook,
     pub(crate) counters: Counters,
     pub(crate) page_size: usize,
-    latency: Duration,
+    latency: Latency,
+    /// Resource Graph queries already ordered, by query (see [`graph`]).
+    pub(crate) graph_cache: graph::QueryCache,
     /// Immutable copies, so hot paths need no lock.
     pub(crate) tenant_id: String,
     pub(crate) authority_host: Option<String>,
@@ -98,26 +116,33 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
-    pub(crate) fn new(scenario: Scenario, page_size: usize) -> Sim {
+    pub(crate) fn new(mut scenario: Scenario, page_size: usize) -> Sim {
+        scenario.build_index();
         Sim {
             tokens: Mutex::new(HashMap::new()),
-            quota: ReadQuota::default(),
+            limits: Limits::default(),
             faults: FaultBook::new(&scenario.faults),
             counters: Counters::default(),
             page_size: page_size.max(1),
-            latency: Duration::from_millis(scenario.latency_ms),
+            latency: scenario.latency,
+            graph_cache: graph::QueryCache::default(),
             tenant_id: scenario.tenant.id.clone(),
             authority_host: scenario.tenant.authority_host.as_ref().map(|h| h.to_ascii_lowercase()),
             client_id: scenario.credentials.client_id.clone(),
             object_id: scenario.credentials.object_id.clone(),
-            estate: Mutex::new(scenario),
+            estate: RwLock::new(scenario),
         }
     }
 
-    /// The estate. A panic while holding the lock cannot leave it half-written in a way that matters for a
-    /// simulator, so a poisoned lock is simply taken over.
-    pub(crate) fn estate(&self) -> MutexGuard<'_, Scenario> {
-        self.estate.lock().unwrap_or_else(|p| p.into_inner())
+    /// The estate, for reading. A panic while holding the lock cannot leave it half-written in a way that
+    /// matters for a simulator, so a poisoned lock is simply taken over.
+    pub(crate) fn estate(&self) -> RwLockReadGuard<'_, Scenario> {
+        self.estate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The estate, for the run-time controls that change it.
+    fn estate_mut(&self) -> RwLockWriteGuard<'_, Scenario> {
+        self.estate.write().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn token(&self, bearer: &str) -> Option<IssuedToken> {
@@ -142,6 +167,7 @@ impl Sim {
             token_requests: c.token_requests.load(Ordering::Relaxed),
             unauthenticated_401: c.unauthenticated_401.load(Ordering::Relaxed),
             by_route: c.by_route.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            limits: self.limits.stats(),
         }
     }
 
@@ -300,10 +326,17 @@ async fn dispatch(State(sim): State<Arc<Sim>>, request: Request) -> Response {
         Ok(i) => i,
         Err(reply) => return reply.into_response(),
     };
-    if !sim.latency.is_zero() {
-        tokio::time::sleep(sim.latency).await;
-    }
     let surface = Surface::of(&incoming.host, sim.authority_host.as_deref());
+    let delay = match &surface {
+        Surface::Login => sim.latency.token,
+        Surface::Arm if graph::is_graph_path(&incoming.path) => sim.latency.graph,
+        Surface::Arm => sim.latency.arm,
+        Surface::DataPlane { .. } => sim.latency.key_vault,
+    };
+    // In this request's own task and before any lock is taken, so concurrent requests wait side by side.
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let reply = match &surface {
         Surface::Login => {
             sim.count_route("token");
@@ -409,7 +442,7 @@ impl RunningSim {
 
     /// Move the clock forward; resources waiting to adopt a rotated key version adopt it when its time comes.
     pub fn advance_clock(&self, by: time::Duration) {
-        self.sim.estate().advance_clock(by);
+        self.sim.estate_mut().advance_clock(by);
     }
 
     /// Rotate a key as Key Vault does: a new enabled version created "now" (expiry from the rotation policy's
@@ -418,17 +451,17 @@ impl RunningSim {
     /// latest version adopt it after their adoption delay, updating their last rotation time; pinned ones, container
     /// groups and AKS KMS keys never do. `vault` is the vault or managed HSM name. Returns the new version id.
     pub fn rotate_key(&self, vault: &str, key: &str) -> Result<String, Error> {
-        self.sim.estate().rotate_key(vault, key)
+        self.sim.estate_mut().rotate_key(vault, key)
     }
 
     /// Disable one key version (as `az keyvault key set-attributes --enabled false` would).
     pub fn disable_key_version(&self, vault: &str, key: &str, version: &str) -> Result<(), Error> {
-        self.sim.estate().set_version_enabled(vault, key, version, false)
+        self.sim.estate_mut().set_version_enabled(vault, key, version, false)
     }
 
     /// Re-enable one key version.
     pub fn enable_key_version(&self, vault: &str, key: &str, version: &str) -> Result<(), Error> {
-        self.sim.estate().set_version_enabled(vault, key, version, true)
+        self.sim.estate_mut().set_version_enabled(vault, key, version, true)
     }
 
     /// Remove role assignments of `principal_id` (case-insensitive) at exactly `scope`, and of `role` (a role
@@ -437,7 +470,7 @@ impl RunningSim {
     /// HSM local RBAC. Removed assignments leave the role assignment lists (ARM and Managed HSM) and no longer
     /// grant `sign`. Returns how many were removed; none matching is [`Error::NoRoleAssignment`].
     pub fn remove_role_assignment(&self, principal_id: &str, scope: &str, role: Option<&str>) -> Result<usize, Error> {
-        self.sim.estate().remove_role_assignment(principal_id, scope, role)
+        self.sim.estate_mut().remove_role_assignment(principal_id, scope, role)
     }
 
     /// Change a protection or network setting of a vault or managed HSM (`vault_or_hsm` is its name): what ARM
@@ -446,7 +479,7 @@ impl RunningSim {
     /// for the other fields. [`VaultSetting::RbacAuthorization`] on a managed HSM and a retention outside 7..=90
     /// days are [`Error::VaultSetting`]; see [`VaultSetting`] for what real Azure would refuse.
     pub fn set_vault_setting(&self, vault_or_hsm: &str, setting: VaultSetting) -> Result<(), Error> {
-        self.sim.estate().set_vault_setting(vault_or_hsm, setting).map(|_| ())
+        self.sim.estate_mut().set_vault_setting(vault_or_hsm, setting).map(|_| ())
     }
 
     /// Apply one step of a drill ([`Scenario::drill`]) and return one line saying what happened, with what is
@@ -454,7 +487,7 @@ impl RunningSim {
     /// `previous` or `#N` resolved to and who uses it, how many role assignments were removed, the new clock and
     /// the adoptions it let happen, a setting's previous value.
     pub fn apply_drill_step(&self, step: &DrillStep) -> Result<String, Error> {
-        self.sim.estate().apply_drill_step(step)
+        self.sim.estate_mut().apply_drill_step(step)
     }
 }
 

@@ -102,7 +102,7 @@ fn disk_tier(sku: &str) -> &'static str {
 /// `Microsoft.Compute/disks`, 2025-01-02 shape. `managedBy` and `diskState` follow the VMs that attach it.
 pub(crate) fn disk(estate: &Scenario, d: &Disk, cloud: Cloud) -> Value {
     let s = &d.spec;
-    let owner = estate.services.disk_owner(&d.id);
+    let owner = estate.disk_owner(&d.id);
     let created = s.created.map_or(estate.start - time::Duration::days(200), |t| t.0);
 
     let mut encryption = Map::new();
@@ -165,7 +165,7 @@ pub(crate) fn disk(estate: &Scenario, d: &Disk, cloud: Cloud) -> Value {
 
 /// `managedDisk` of a VM's OS or data disk: the disk's id and its disk encryption set.
 fn managed_disk(estate: &Scenario, disk_id: &str) -> Value {
-    let disk = estate.services.disk(disk_id);
+    let disk = estate.disk(disk_id);
     let mut md = Map::new();
     md.insert("storageAccountType".into(), json!(disk.map_or("Premium_LRS", |d| d.spec.sku.as_str())));
     md.insert("id".into(), json!(disk.map_or(disk_id, |d| d.id.raw.as_str())));
@@ -179,7 +179,7 @@ fn managed_disk(estate: &Scenario, disk_id: &str) -> Value {
 /// the disk they attach.
 pub(crate) fn virtual_machine(estate: &Scenario, vm: &VirtualMachine) -> Value {
     let s = &vm.spec;
-    let os = estate.services.disk(&s.os_disk);
+    let os = estate.disk(&s.os_disk);
     let os_managed = managed_disk(estate, &s.os_disk);
     let mut os_disk = Map::new();
     insert_opt(&mut os_disk, "osType", os.and_then(|d| d.spec.os_type.as_ref()));
@@ -194,7 +194,7 @@ pub(crate) fn virtual_machine(estate: &Scenario, vm: &VirtualMachine) -> Value {
         .data_disks
         .iter()
         .map(|dd| {
-            let disk = estate.services.disk(&dd.disk);
+            let disk = estate.disk(&dd.disk);
             let managed = managed_disk(estate, &dd.disk);
             let mut entry = Map::new();
             entry.insert("lun".into(), json!(dd.lun));
@@ -631,7 +631,7 @@ pub(crate) fn environment_certificate(
 /// `keyVaultUrl` and `identity` — never a value (a `GET` never returns one).
 pub(crate) fn container_app(estate: &Scenario, a: &ContainerApp, cloud: Cloud) -> Value {
     let s = &a.spec;
-    let env = estate.services.managed_environment(&s.environment);
+    let env = estate.managed_environment(&s.environment);
     let env_id = env.map_or(s.environment.as_str(), |e| e.id.raw.as_str());
     let domain = env.map_or_else(String::new, |e| {
         format!(

@@ -1039,31 +1039,6 @@ fn scenario_api_and_errors() {
 }
 
 #[tokio::test]
-async fn synthetic_estate_lists_every_account_and_key() {
-    let scenario = Scenario::synthetic(6_000, 150);
-    let options = SimOptions { page_size: 1_000, ..SimOptions::default() };
-    let sim = azure_sim::start(scenario.clone(), options).await.expect("starts");
-    let client = Client::new(&sim);
-    let token = client.token(&scenario, "https://management.azure.com").await;
-    let mut total = 0;
-    for sub in scenario.subscription_ids() {
-        let (accounts, _) = client
-            .list_all(
-                &format!("/subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01"),
-                &token,
-            )
-            .await;
-        total += accounts.len();
-    }
-    assert_eq!(total, 6_000);
-
-    let kv = client.token(&scenario, "https://vault.azure.net").await;
-    let key = client.get("kv-syn-00001.vault.azure.net", "/keys/cmk-00001?api-version=7.6", Some(&kv)).await;
-    assert_eq!(key.status, 200, "{}", key.text);
-    sim.shutdown().await;
-}
-
-#[tokio::test]
 async fn forwarded_host_may_carry_a_port_and_direct_requests_get_followable_links() {
     let (sim, client, scenario) = start(Scenario::default_scenario()).await;
     let token = client.token(&scenario, "https://management.azure.com").await;
@@ -2157,5 +2132,511 @@ async fn vault_settings_change_what_arm_and_the_data_plane_serve() {
 
     let refused = sim.set_vault_setting("mhsm-contoso-prod", VaultSetting::RbacAuthorization(Some(false)));
     assert!(matches!(refused, Err(azure_sim::Error::VaultSetting { .. })), "{refused:?}");
+    sim.shutdown().await;
+}
+
+// ---- Resource Graph, Azure's quotas, the generated estate ----
+
+const GRAPH: &str = "/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01";
+
+/// A Resource Graph request body over `subscriptions`.
+fn graph_body(subscriptions: &[String], query: &str, options: Value) -> Value {
+    serde_json::json!({ "subscriptions": subscriptions, "query": query, "options": options })
+}
+
+impl Client {
+    /// One Resource Graph query. The per-principal quota is tested on its own: here a 429 is waited out (its
+    /// `Retry-After`) and the query sent again, so the other assertions do not depend on how fast the test runs.
+    async fn graph(&self, token: &str, body: &Value) -> Answer {
+        loop {
+            let answer = self.post_json(ARM, GRAPH, Some(token), body).await;
+            if answer.status != 429 {
+                return answer;
+            }
+            assert_eq!(answer.error_code(), "RateLimiting", "{}", answer.text);
+            let wait: u64 = answer.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        }
+    }
+
+    /// Every row of a Graph query, following `$skipToken`; returns the rows and the 429s waited out.
+    async fn graph_all(&self, token: &str, subscriptions: &[String], query: &str) -> (Vec<Value>, usize) {
+        let mut rows = Vec::new();
+        let mut throttled = 0;
+        let mut options = serde_json::json!({ "resultFormat": "objectArray", "$top": 1000 });
+        loop {
+            let body = graph_body(subscriptions, query, options.clone());
+            let answer = self.post_json(ARM, GRAPH, Some(token), &body).await;
+            if answer.status == 429 {
+                throttled += 1;
+                assert_eq!(answer.error_code(), "RateLimiting");
+                assert_eq!(answer.header("x-ms-user-quota-remaining"), Some("0"));
+                let wait: u64 = answer.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+                assert!((1..=5).contains(&wait), "{wait}");
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                continue;
+            }
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            let page = answer.json();
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            assert_eq!(page["count"].as_u64(), Some(data.len() as u64));
+            assert!(data.len() <= 1000);
+            rows.extend(data);
+            match page["$skipToken"].as_str() {
+                Some(token) => options["$skipToken"] = Value::String(token.to_string()),
+                None => {
+                    assert_eq!(page["totalRecords"].as_u64(), Some(rows.len() as u64));
+                    return (rows, throttled);
+                }
+            }
+        }
+    }
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_ascii_lowercase()
+}
+
+/// `(vault host, key name, version)` of a `https://{host}/keys/{name}/{version}` URL.
+fn key_version_of(url: &str) -> Option<(String, String, String)> {
+    let url = url::Url::parse(url).ok()?;
+    let segs: Vec<&str> = url.path_segments()?.collect();
+    match segs.as_slice() {
+        ["keys", name, version] => Some((url.host_str()?.to_string(), (*name).to_string(), (*version).to_string())),
+        _ => None,
+    }
+}
+
+/// Every key version a Graph row's document says the resource uses.
+fn key_versions_in(row: &Value) -> Vec<(String, String, String)> {
+    let p = &row["properties"];
+    let mut urls: Vec<&Value> = vec![
+        &p["encryption"]["keyvaultproperties"]["currentVersionedKeyIdentifier"],
+        &p["activeKey"]["keyUrl"],
+        &p["encryption"]["keyVaultProperties"]["versionedKeyIdentifier"],
+        &p["securityProfile"]["azureKeyVaultKms"]["keyId"],
+    ];
+    urls.retain(|u| u.is_string());
+    let mut out: Vec<(String, String, String)> = urls.iter().filter_map(|u| key_version_of(u.as_str()?)).collect();
+    let aci = &p["encryptionProperties"];
+    if let (Some(base), Some(name), Some(version)) =
+        (aci["vaultBaseUrl"].as_str(), aci["keyName"].as_str(), aci["keyVersion"].as_str())
+        && let Some(found) = key_version_of(&format!("{}/keys/{name}/{version}", base.trim_end_matches('/')))
+    {
+        out.push(found);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn generated_estate_has_its_counts_and_graph_returns_what_the_arm_lists_return() {
+    let sizes = azure_sim::EstateSize { resources: 20_000, keys: 400, subscriptions: 40 };
+    let scenario = Scenario::generated(sizes);
+    let counts = scenario.resource_counts();
+    let extra = ["microsoft.keyvault/vaults", "microsoft.managedidentity/userassignedidentities"];
+    let bound: usize = counts.iter().filter(|(t, _)| !extra.contains(&t.as_str())).map(|(_, n)| n).sum();
+    assert_eq!(bound, 20_000, "{counts:?}");
+    assert_eq!(counts.get("microsoft.keyvault/vaults"), Some(&4));
+    assert_eq!(counts.get("microsoft.storage/storageaccounts"), Some(&11_000));
+    assert_eq!(counts.get("microsoft.compute/disks"), Some(&5_000));
+    assert_eq!(scenario.subscription_ids().len(), 40);
+
+    let options = SimOptions { page_size: 1_000, ..SimOptions::default() };
+    let sim = azure_sim::start(scenario.clone(), options).await.expect("starts");
+    let client = Client::new(&sim);
+    let token = client.token(&scenario, "https://management.azure.com").await;
+
+    // What the per-subscription ARM lists return, per type.
+    let mut listed: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    let mut per_type: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for sub in scenario.subscription_ids() {
+        for ty in counts.keys() {
+            let (items, _) =
+                client.list_all(&format!("/subscriptions/{sub}/providers/{ty}?api-version=2025-01-01"), &token).await;
+            *per_type.entry(ty.clone()).or_default() += items.len();
+            for item in items {
+                assert!(listed.insert(id_of(&item), item).is_none(), "listed twice");
+            }
+        }
+    }
+    assert_eq!(per_type, counts, "the ARM lists return what resource_counts says");
+
+    // One Graph query over all 40 subscriptions, 1,000-row pages followed by $skipToken.
+    let (rows, throttled) = client.graph_all(&token, &scenario.subscription_ids(), "resources").await;
+    assert_eq!(rows.len(), listed.len());
+    let mut graph_ids = BTreeSet::new();
+    for row in &rows {
+        let id = id_of(row);
+        let arm = listed.get(&id).unwrap_or_else(|| panic!("{id} is a Graph row but no ARM list returned it"));
+        assert_eq!(row["properties"], arm["properties"], "{id}");
+        assert_eq!(row["id"], arm["id"], "Graph keeps ARM's id");
+        assert_eq!(row["type"], arm["type"].as_str().unwrap_or_default().to_ascii_lowercase());
+        assert_eq!(row["tenantId"], scenario.tenant_id());
+        assert!(graph_ids.insert(id), "a row twice");
+    }
+
+    // 21 pages are more than the 15 queries a window allows: the limiter answered 429 at least once, or — had
+    // the pages been slow enough for the window to turn — does so for a burst now.
+    if throttled == 0 {
+        let small = graph_body(&scenario.subscription_ids(), "resourcecontainers", serde_json::json!({ "$top": 1 }));
+        let mut statuses = Vec::new();
+        for _ in 0..16 {
+            statuses.push(client.post_json(ARM, GRAPH, Some(&token), &small).await.status);
+        }
+        assert!(statuses.contains(&429), "{statuses:?}");
+    }
+    let stats = sim.stats();
+    let graph = stats.limits.iter().find(|l| l.kind == azure_sim::LimitKind::Graph).expect("graph bucket");
+    assert!(graph.throttled >= 1, "{graph:?}");
+
+    // Every key version a resource names exists in its vault.
+    let kv = client.token(&scenario, "https://vault.azure.net").await;
+    let mut versions: std::collections::BTreeMap<(String, String), BTreeSet<String>> = Default::default();
+    let mut used = 0;
+    for (host, key, version) in rows.iter().flat_map(key_versions_in) {
+        used += 1;
+        let known = match versions.get(&(host.clone(), key.clone())) {
+            Some(known) => known,
+            None => {
+                let answer = client.get(&host, &format!("/keys/{key}/versions?api-version=7.6"), Some(&kv)).await;
+                assert_eq!(answer.status, 200, "{host}/{key}: {}", answer.text);
+                let ids: BTreeSet<String> = answer.json()["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v["kid"].as_str().and_then(key_version_of).map(|(_, _, v)| v))
+                    .collect();
+                versions.entry((host.clone(), key.clone())).or_insert(ids)
+            }
+        };
+        assert!(known.contains(&version), "{host}/{key} has no version {version}");
+    }
+    assert!(used > 9_000, "most resources name a key version: {used}");
+    sim.shutdown().await;
+}
+
+/// The default estate plus a subscription where the caller may not read web apps, and a one-time fault on
+/// Resource Graph.
+fn graph_scenario() -> Scenario {
+    let text = r#"
+extends = "default"
+
+[[subscriptions]]
+id = "5f1a1c2e-3a43-4a8e-9a44-0c1d8e6f7a21"
+display_name = "Contoso Web"
+denied_types = ["Microsoft.Web/sites"]
+
+[[web_apps]]
+id = "/subscriptions/5f1a1c2e-3a43-4a8e-9a44-0c1d8e6f7a21/resourceGroups/rg-web/providers/Microsoft.Web/sites/app-hidden"
+location = "westeurope"
+
+[[other_resources]]
+id = "/subscriptions/5f1a1c2e-3a43-4a8e-9a44-0c1d8e6f7a21/resourceGroups/rg-web/providers/Microsoft.Web/serverfarms/plan-web"
+location = "westeurope"
+
+[[faults]]
+name = "graph-hiccup"
+kind = "unavailable"
+path_contains = "/providers/Microsoft.ResourceGraph"
+times = 1
+"#;
+    Scenario::from_toml_str(text, "graph-test.toml").expect("test scenario loads")
+}
+
+const SUB_WEB: &str = "5f1a1c2e-3a43-4a8e-9a44-0c1d8e6f7a21";
+
+#[tokio::test]
+async fn graph_answers_the_kql_subset_and_refuses_the_rest() {
+    let (sim, client, scenario) = start(graph_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let all: Vec<String> = [SUB_PROD, SUB_SHARED, SUB_SANDBOX, SUB_WEB, "00000000-0000-0000-0000-00000000dead"]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    let query = |q: &str| graph_body(&all, q, serde_json::json!({}));
+
+    // Faults apply to Graph as to every ARM route.
+    let hiccup = client.post_json(ARM, GRAPH, Some(&token), &query("resources")).await;
+    assert_eq!(hiccup.status, 503);
+    assert!(hiccup.header("x-ms-user-quota-remaining").is_some());
+
+    // Vaults through Graph = vaults through ARM, without the denied sandbox.
+    let vaults = client
+        .graph(&token, &query("Resources | where type =~ 'Microsoft.KeyVault/vaults' | project id, name, type"))
+        .await;
+    assert_eq!(vaults.status, 200, "{}", vaults.text);
+    assert!(vaults.header("x-ms-user-quota-remaining").is_some());
+    assert!(vaults.header("x-ms-user-quota-resets-after").is_some_and(|v| v.len() == 8 && v.starts_with("00:00:0")));
+    let body = vaults.json();
+    assert_eq!(body["resultTruncated"], "false");
+    assert_eq!(body["facets"], serde_json::json!([]));
+    let rows = body["data"].as_array().cloned().unwrap_or_default();
+    let mut arm_vaults = BTreeSet::new();
+    for sub in [SUB_PROD, SUB_SHARED] {
+        let (items, _) = client
+            .list_all(
+                &format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults?api-version=2025-05-01"),
+                &token,
+            )
+            .await;
+        arm_vaults.extend(items.iter().map(id_of));
+    }
+    assert_eq!(rows.iter().map(id_of).collect::<BTreeSet<_>>(), arm_vaults);
+    for row in &rows {
+        assert_eq!(keys(row), set(&["id", "name", "type"]), "project keeps only what it names");
+        assert_eq!(row["type"], "microsoft.keyvault/vaults");
+    }
+
+    // Graph columns, lower-case type and group; no child resources; nothing of the sandbox or the denied type.
+    let (everything, _) = client.graph_all(&token, &all, "resources").await;
+    assert!(!everything.is_empty());
+    for row in &everything {
+        assert_eq!(row["tenantId"], scenario.tenant_id());
+        let ty = row["type"].as_str().unwrap_or_default();
+        assert_eq!(ty, ty.to_ascii_lowercase());
+        let group = row["resourceGroup"].as_str().unwrap_or_default();
+        assert_eq!(group, group.to_ascii_lowercase());
+        assert!(!group.is_empty());
+        assert_ne!(row["subscriptionId"], SUB_SANDBOX);
+        assert!(!(ty == "microsoft.web/sites" && row["subscriptionId"] == SUB_WEB), "a denied type: {row}");
+        assert!(ty.split('/').count() == 2, "only top-level resources: {ty}");
+    }
+    assert!(everything.iter().any(|r| r["subscriptionId"] == SUB_WEB), "the plan in the web subscription is there");
+    let counted: usize = scenario.resource_counts().values().sum();
+    assert_eq!(everything.len(), counted, "Graph rows = what resource_counts says the ARM lists return");
+    let sites = |s: &Scenario| s.resource_counts().get("microsoft.web/sites").copied();
+    assert_eq!(sites(&scenario), sites(&Scenario::default_scenario()), "the app of the denied type is not counted");
+
+    // The denied type is refused by ARM and left out of the generic list.
+    let sites = client
+        .get(
+            ARM,
+            &format!("/subscriptions/{SUB_WEB}/providers/Microsoft.Web/sites?api-version=2024-04-01"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(sites.status, 403);
+    assert_eq!(sites.error_code(), "AuthorizationFailed");
+    let (generic, _) =
+        client.list_all(&format!("/subscriptions/{SUB_WEB}/resources?api-version=2021-04-01"), &token).await;
+    assert_eq!(generic.iter().map(|r| r["name"].as_str().unwrap_or_default()).collect::<Vec<_>>(), ["plan-web"]);
+
+    // order by, case-insensitively, ties by id.
+    let ordered = client
+        .graph(
+            &token,
+            &query("resources | where type in~ ('microsoft.storage/storageaccounts', 'MICROSOFT.KEYVAULT/VAULTS') | order by name desc | project name"),
+        )
+        .await;
+    let names: Vec<String> = ordered.json()["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_ascii_lowercase())
+        .collect();
+    assert!(names.len() > 5);
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+
+    // $top pages with a $skipToken that only its own query accepts.
+    let q = "resources | where type =~ 'microsoft.storage/storageaccounts'";
+    let first = client.graph(&token, &graph_body(&all, q, serde_json::json!({ "$top": 3 }))).await.json();
+    assert_eq!(first["count"], 3);
+    let total = first["totalRecords"].as_u64().unwrap_or_default();
+    assert!(total > 3);
+    let skip = first["$skipToken"].as_str().expect("more rows follow").to_string();
+    let second =
+        client.graph(&token, &graph_body(&all, q, serde_json::json!({ "$top": 3, "$skipToken": skip }))).await.json();
+    assert_eq!(second["totalRecords"].as_u64(), Some(total));
+    let ids = |page: &Value| page["data"].as_array().into_iter().flatten().map(id_of).collect::<BTreeSet<_>>();
+    assert!(ids(&first).is_disjoint(&ids(&second)));
+    let other = client
+        .graph(&token, &graph_body(&all, "resources", serde_json::json!({ "$top": 3, "$skipToken": skip })))
+        .await;
+    assert_eq!(other.status, 400);
+    assert_eq!(other.json()["error"]["details"][0]["code"], "InvalidSkipToken");
+
+    // resourcecontainers: the readable subscriptions asked for, nothing else.
+    let containers = client.graph(&token, &query("resourcecontainers | order by name asc")).await.json();
+    let subs: Vec<&str> =
+        containers["data"].as_array().into_iter().flatten().filter_map(|r| r["subscriptionId"].as_str()).collect();
+    assert_eq!(subs, [SUB_PROD, SUB_SHARED, SUB_WEB]);
+    assert_eq!(containers["data"][0]["type"], "microsoft.resources/subscriptions");
+    assert_eq!(containers["data"][0]["name"], "Contoso Production");
+    assert_eq!(containers["data"][0]["properties"]["state"], "Enabled");
+
+    // Anything outside the subset is a 400 naming what was not understood.
+    for (q, part) in [
+        ("resources | where type =~ 'x' | summarize count() by type", "summarize"),
+        ("resources | where name == 'x'", "where name"),
+        ("resources | project id | order by name", "'name'"),
+    ] {
+        let a = client.graph(&token, &query(q)).await;
+        assert_eq!(a.status, 400, "{q}");
+        let error = &a.json()["error"];
+        assert_eq!(error["code"], "BadRequest");
+        assert_eq!(error["details"][0]["code"], "InvalidQuery");
+        let message = error["details"][0]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.starts_with("Query is invalid"), "{message}");
+        assert!(message.contains(part), "{q}: {message}");
+    }
+    assert!(sim.stats().by_route.get("graph.resources").copied().unwrap_or(0) >= 10);
+    sim.shutdown().await;
+}
+
+/// `n` GETs of `path` on `host` at once (in waves), stopping once one answers 429; returns every status.
+async fn burst(client: &Client, host: &str, path: &str, token: &str, max: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    while statuses.len() < max && !statuses.contains(&429) {
+        let mut wave = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let (http, addr) = (client.http.clone(), client.addr);
+            let (host, path, token) = (host.to_string(), path.to_string(), token.to_string());
+            wave.spawn(async move {
+                http.get(format!("http://{addr}{path}"))
+                    .header("x-forwarded-host", host)
+                    .header("authorization", format!("Bearer {token}"))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            });
+        }
+        while let Some(status) = wave.join_next().await {
+            statuses.push(status.unwrap_or(0));
+        }
+    }
+    statuses
+}
+
+fn limit<'a>(stats: &'a azure_sim::SimStats, kind: azure_sim::LimitKind, key: &str) -> &'a azure_sim::LimitStats {
+    stats.limits.iter().find(|l| l.kind == kind && l.key == key).unwrap_or_else(|| panic!("no {kind} bucket {key}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn arm_read_quota_throttles_one_subscription_and_not_the_others() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let path = format!("/subscriptions/{SUB_PROD}/resourcegroups?api-version=2021-04-01");
+    let statuses = burst(&client, ARM, &path, &token, 5_000).await;
+    assert!(statuses.contains(&429), "250 reads plus 25/s cannot absorb {} at once", statuses.len());
+    assert!(statuses.iter().filter(|s| **s == 200).count() >= 250);
+    let refused = client.get(ARM, &path, Some(&token)).await;
+    if refused.status == 429 {
+        assert_eq!(refused.error_code(), "SubscriptionRequestsThrottled");
+        assert!(refused.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s >= 1));
+        assert_eq!(refused.header("x-ms-ratelimit-remaining-subscription-reads"), Some("0"));
+    }
+    let other = client
+        .get(ARM, &format!("/subscriptions/{SUB_SHARED}/resourcegroups?api-version=2021-04-01"), Some(&token))
+        .await;
+    assert_eq!(other.status, 200, "another subscription has its own bucket");
+    assert_eq!(other.header("x-ms-ratelimit-remaining-subscription-reads"), Some("249"));
+    let stats = sim.stats();
+    let prod = limit(&stats, azure_sim::LimitKind::ArmReads, SUB_PROD);
+    assert!(prod.throttled >= 1 && prod.admitted >= 250, "{prod:?}");
+    assert_eq!(limit(&stats, azure_sim::LimitKind::ArmReads, SUB_SHARED).throttled, 0);
+    assert!(stats.throttled_429 >= prod.throttled);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn storage_list_quota_counts_every_page_per_subscription() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let list =
+        |sub: &str| format!("/subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01");
+    // Page size 2: following nextLink spends one list operation per page.
+    let (_, pages) = client.list_all(&list(SUB_PROD), &token).await;
+    assert!(pages >= 2);
+    for i in pages..100 {
+        let a = client.get(ARM, &list(SUB_PROD), Some(&token)).await;
+        assert_eq!(a.status, 200, "list {i}");
+    }
+    let refused = client.get(ARM, &list(SUB_PROD), Some(&token)).await;
+    assert_eq!(refused.status, 429, "the 101st list operation in 5 minutes");
+    assert_eq!(refused.error_code(), "TooManyRequests");
+    let wait: u64 = refused.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=300).contains(&wait), "{wait}");
+    assert!(refused.header("x-ms-ratelimit-remaining-subscription-reads").is_some());
+
+    assert_eq!(client.get(ARM, &list(SUB_SHARED), Some(&token)).await.status, 200, "per subscription");
+    let vaults = format!("/subscriptions/{SUB_PROD}/providers/Microsoft.KeyVault/vaults?api-version=2025-05-01");
+    assert_eq!(client.get(ARM, &vaults, Some(&token)).await.status, 200, "other resource providers unaffected");
+    let stats = sim.stats();
+    let prod = limit(&stats, azure_sim::LimitKind::StorageList, SUB_PROD);
+    assert_eq!((prod.admitted, prod.throttled), (100, 1));
+    assert_eq!(limit(&stats, azure_sim::LimitKind::StorageList, SUB_SHARED).admitted, 1);
+    // 100 admitted fit one window: the floor they set is zero.
+    assert!(stats.throttling_floor().wall_time < std::time::Duration::from_secs(300));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_quota_allows_15_queries_per_window_per_principal() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    let token = client.token(&scenario, "https://management.azure.com").await;
+    let body = graph_body(&[SUB_PROD.to_string()], "resourcecontainers", serde_json::json!({}));
+    let mut remaining = Vec::new();
+    let refused = loop {
+        let a = client.post_json(ARM, GRAPH, Some(&token), &body).await;
+        if a.status == 429 {
+            break a;
+        }
+        assert_eq!(a.status, 200, "{}", a.text);
+        remaining.push(a.header("x-ms-user-quota-remaining").and_then(|v| v.parse::<u64>().ok()).expect("quota"));
+        assert!(remaining.len() < 200, "the limiter never answered 429");
+    };
+    assert_eq!(remaining[..3], [14, 13, 12], "every query counts");
+    assert!(remaining.len() >= 15, "15 queries fit a window: {remaining:?}");
+    assert_eq!(refused.error_code(), "RateLimiting");
+    assert_eq!(refused.header("x-ms-user-quota-remaining"), Some("0"));
+    let resets = refused.header("x-ms-user-quota-resets-after").expect("resets-after").to_string();
+    assert!(resets.len() == 8 && resets.starts_with("00:00:0"), "{resets}");
+    let wait: u64 = refused.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=5).contains(&wait), "{wait}");
+    let arm = client.get(ARM, "/subscriptions?api-version=2022-12-01", Some(&token)).await;
+    assert_eq!(arm.status, 200, "ARM reads have their own quota");
+    let stats = sim.stats();
+    let graph = stats.limits.iter().find(|l| l.kind == azure_sim::LimitKind::Graph).expect("graph bucket");
+    assert_eq!(graph.throttled, 1);
+    assert_eq!(graph.admitted, remaining.len() as u64);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn key_vault_quota_is_per_vault_and_the_challenge_does_not_count() {
+    let (sim, client, scenario) = start(Scenario::default_scenario()).await;
+    for _ in 0..3 {
+        assert_eq!(client.get(KV_PROD, "/keys?api-version=7.6", None).await.status, 401);
+    }
+    let kv = client.token(&scenario, "https://vault.azure.net").await;
+    let path = "/keys/cmk-storage-prod/rotationpolicy?api-version=7.6";
+    let statuses = burst(&client, KV_PROD, path, &kv, 40_000).await;
+    assert!(statuses.contains(&429), "4,000 operations per 10 s: {} sent", statuses.len());
+    assert!(!statuses.contains(&0), "every request answered");
+    let served = statuses.iter().filter(|s| **s == 200).count() as u64;
+    assert!(served >= 4_000);
+    // Past the burst, until the limiter refuses again (the window may have turned meanwhile).
+    let mut served_after = 0;
+    let refused = loop {
+        let a = client.get(KV_PROD, path, Some(&kv)).await;
+        if a.status == 429 {
+            break a;
+        }
+        served_after += 1;
+    };
+    assert_eq!(refused.error_code(), "Throttled");
+    let wait: u64 = refused.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=10).contains(&wait), "{wait}");
+    let apps = client.get("kv-contoso-apps.vault.azure.net", "/keys/cmk-acr-prod?api-version=7.6", Some(&kv)).await;
+    assert_eq!(apps.status, 200, "another vault has its own quota");
+    let stats = sim.stats();
+    let prod = limit(&stats, azure_sim::LimitKind::KeyVault, "kv-contoso-prod");
+    assert_eq!(prod.admitted, served + served_after, "exactly the authenticated requests: {prod:?}");
+    assert!(prod.throttled >= 2);
+    assert_eq!(limit(&stats, azure_sim::LimitKind::KeyVault, "kv-contoso-apps").admitted, 1);
+    assert!(stats.unauthenticated_401 >= 3);
     sim.shutdown().await;
 }

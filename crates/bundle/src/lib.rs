@@ -2,7 +2,8 @@
 //! `<out>/<tenant-id>/<snapshot-id>/tables/<table>.parquet`, with `manifest.json` (what, where from, every file's
 //! SHA-256, the previous package's manifest hash), `SHA256SUMS`, and `manifest.sig` + `manifest.sig.json`.
 //! Packages are built in a hidden temporary directory beside their target, fsynced, and renamed into place; an
-//! existing package is never overwritten. Files are hashed while written. [`verify_package`] and
+//! existing package is never overwritten. Files are hashed while written. Response bodies can wait in a
+//! [`RawSpool`] on disk instead of memory until `raw_responses` is written. [`verify_package`] and
 //! [`verify_chain`] check packages offline.
 
 mod jws;
@@ -11,6 +12,7 @@ mod package;
 mod parquet_writer;
 mod read;
 pub mod signature;
+mod spool;
 mod verify;
 
 pub use jws::public_key_pem_from_jwk;
@@ -19,6 +21,7 @@ pub use package::{PackageWriter, WrittenFile, WrittenPackage, add_signature};
 pub use parquet_writer::{BATCH_ROWS, HashingWriter, write_batches, write_table};
 pub use read::{read_table, table_batches, table_path};
 pub use signature::{LocalSigningKey, ManifestSignature, SignatureInfo};
+pub use spool::{RAW_BATCH_BYTES, RAW_BATCH_ROWS, RawResponseMeta, RawSpool};
 pub use verify::{ChainReport, Problem, ProblemKind, TrustAnchors, VerifyReport, verify_chain, verify_package};
 
 use std::path::PathBuf;

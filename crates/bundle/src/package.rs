@@ -5,13 +5,14 @@ use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use evidence::{Table, Tables};
+use evidence::{RawResponseRow, Table, Tables};
 
 use crate::manifest::{
     CollectionInfo, FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ManifestFile, PreviousPackage,
     SIGNATURE_FILE, SIGNATURE_INFO_FILE, SUMS_FILE, ToolInfo, previous_package, sha256sums,
 };
 use crate::signature::ManifestSignature;
+use crate::spool::{RawSpool, WrittenParquet, write_raw_rows};
 use crate::{Error, write_table};
 
 /// One file written into a package.
@@ -40,7 +41,7 @@ pub struct WrittenPackage {
     pub files: Vec<WrittenFile>,
 }
 
-/// Builds one package: `PackageWriter::create`, then `write_tables`, then `commit`.
+/// Builds one package: `PackageWriter::create`, then `write_tables` (or `write_tables_spooled`), then `commit`.
 #[derive(Debug)]
 pub struct PackageWriter {
     staging: PathBuf,
@@ -94,13 +95,17 @@ impl PackageWriter {
         })
     }
 
-    /// Writes one table (rows must already be sorted; see [`Tables::sort_and_dedup`]).
-    pub fn write<T: Table>(&mut self, rows: &[T]) -> Result<(), Error> {
+    /// Writes `tables/<T::NAME>.parquet` with `write` (which returns the writer, SHA-256, bytes and rows),
+    /// fsyncs it and records it.
+    fn write_table_file<T: Table>(
+        &mut self,
+        write: impl FnOnce(BufWriter<File>, &Path) -> Result<WrittenParquet<BufWriter<File>>, Error>,
+    ) -> Result<(), Error> {
         let rel = format!("tables/{}.parquet", T::NAME);
         let path = self.staging.join(&rel);
         let file = File::create(&path).map_err(io_err("creating", &path))?;
-        let (buffered, sha256, bytes) = write_table(rows, BufWriter::new(file), &path)?;
-        let file = buffered.into_inner().map_err(|e| Error::Io {
+        let written = write(BufWriter::new(file), &path)?;
+        let file = written.out.into_inner().map_err(|e| Error::Io {
             action: "writing",
             path: path.clone(),
             source: e.into_error(),
@@ -108,20 +113,61 @@ impl PackageWriter {
         file.sync_all().map_err(io_err("syncing", &path))?;
         self.files.push(WrittenFile {
             path: rel,
-            sha256,
-            bytes,
-            rows: rows.len() as u64,
+            sha256: written.sha256,
+            bytes: written.bytes,
+            rows: written.rows,
             table: T::NAME,
             schema_version: T::SCHEMA_VERSION,
         });
         Ok(())
     }
 
-    /// Writes every table of `tables`, in the order of [`evidence::for_each_table`].
+    /// Writes one table (rows must already be sorted; see [`Tables::sort_and_dedup`]). Not for
+    /// `raw_responses`, which has its own byte-bounded writer.
+    pub(crate) fn write<T: Table>(&mut self, rows: &[T]) -> Result<(), Error> {
+        debug_assert_ne!(T::NAME, RawResponseRow::NAME, "raw_responses is written in byte-bounded batches");
+        self.write_table_file::<T>(|out, path| {
+            let (out, sha256, bytes) = write_table(rows, out, path)?;
+            Ok(WrittenParquet { out, sha256, bytes, rows: rows.len() as u64, batches: Vec::new() })
+        })
+    }
+
+    /// Writes `raw_responses` from a spool, in primary-key order, reading the bodies back in batches of at most
+    /// [`crate::RAW_BATCH_BYTES`] / [`crate::RAW_BATCH_ROWS`], so the bodies are never all in memory. The same
+    /// rows give the same bytes as [`PackageWriter::write_tables`] writing them from `Tables::raw_responses`.
+    /// The spool stays usable.
+    pub fn write_raw_responses(&mut self, spool: &mut RawSpool) -> Result<(), Error> {
+        self.write_table_file::<RawResponseRow>(|out, path| spool.write_parquet(out, path))
+    }
+
+    /// Writes every table of `tables`, in the order of [`evidence::for_each_table`]. `raw_responses` goes
+    /// through the same byte-bounded writer as a spool's ([`PackageWriter::write_raw_responses`]), one row per
+    /// primary key.
     pub fn write_tables(&mut self, tables: &Tables) -> Result<(), Error> {
+        self.write_all(tables, None)
+    }
+
+    /// Writes every table of `tables`, in the order of [`evidence::for_each_table`], with `raw_responses` from
+    /// `spool`. Rows still in `tables.raw_responses` are copied into the spool first (move them there
+    /// yourself to avoid the copy).
+    pub fn write_tables_spooled(&mut self, tables: &Tables, spool: &mut RawSpool) -> Result<(), Error> {
+        spool.extend(tables.raw_responses.iter().cloned())?;
+        self.write_all(tables, Some(spool))
+    }
+
+    fn write_all(&mut self, tables: &Tables, mut spool: Option<&mut RawSpool>) -> Result<(), Error> {
         macro_rules! write_one {
             ($field:ident, $row:ty) => {
-                self.write::<$row>(&tables.$field)?;
+                if <$row as Table>::NAME == RawResponseRow::NAME {
+                    match spool.as_deref_mut() {
+                        Some(spool) => self.write_raw_responses(spool)?,
+                        None => self.write_table_file::<RawResponseRow>(|out, path| {
+                            write_raw_rows(&tables.raw_responses, out, path)
+                        })?,
+                    }
+                } else {
+                    self.write::<$row>(&tables.$field)?;
+                }
             };
         }
         evidence::for_each_table!(write_one);

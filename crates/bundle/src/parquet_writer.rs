@@ -21,7 +21,7 @@ pub const BATCH_ROWS: usize = 8 * 1024;
 
 /// The writer properties every table is written with. Changing them changes every file's bytes, so they are
 /// fixed here and nowhere else.
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_2_0)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))

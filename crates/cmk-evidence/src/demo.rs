@@ -10,7 +10,32 @@ use azure_sim::{Scenario, SimOptions};
 use evidence::{SnapshotContext, Timestamp};
 
 use crate::package::Signer;
-use crate::{DemoArgs, OutputFormat, SimArgs, exit, run, summary};
+use crate::{DemoArgs, EstateArgs, OutputFormat, SimArgs, exit, run, summary};
+
+/// Items per page of the simulator's ARM lists: small for the hand-written scenarios, so paging is exercised;
+/// Azure's usual 1,000 for generated estates.
+fn page_size(estate: &EstateArgs) -> usize {
+    match estate.resources {
+        Some(_) => 1000,
+        None => SimOptions::default().page_size,
+    }
+}
+
+/// The generated estate `estate` asks for, else the scenario `name_or_path`; with Azure-like latency if asked.
+fn load_estate(name_or_path: &str, estate: &EstateArgs) -> Result<Scenario> {
+    let scenario = match estate.resources {
+        Some(resources) => Scenario::generated(azure_sim::EstateSize {
+            resources,
+            keys: estate.keys,
+            subscriptions: estate.subscriptions,
+        }),
+        None => load_scenario(name_or_path)?,
+    };
+    Ok(match estate.azure_latency {
+        true => scenario.with_latency(azure_sim::Latency::azure_like()),
+        false => scenario,
+    })
+}
 
 fn load_scenario(name_or_path: &str) -> Result<Scenario> {
     let path = Path::new(name_or_path);
@@ -35,17 +60,20 @@ pub(crate) fn simulator_client_config(scenario: &Scenario, addr: SocketAddr, ret
 }
 
 pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = load_estate(&args.scenario, &args.estate)?;
     let ctx_at = |at: time::OffsetDateTime| SnapshotContext {
         tenant_id: scenario.tenant_id().to_ascii_lowercase(),
         taken_at: Timestamp::from_datetime(at),
     };
-    let sim = azure_sim::start(scenario.clone(), SimOptions::default()).await.context("starting the simulator")?;
+    let options = SimOptions { page_size: page_size(&args.estate), ..SimOptions::default() };
+    let sim = azure_sim::start(scenario.clone(), options).await.context("starting the simulator")?;
     let client = AzureClient::new(simulator_client_config(&scenario, sim.addr(), args.retry.config(Some(2))))
         .context("building the Azure client")?;
     let signer = demo_signer(&args)?;
     let policy = crate::rules::policy(args.policy.as_deref())?;
-    let first = run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0, &policy).await;
+    let first =
+        run::collect_and_package(&client, &ctx_at(sim.clock()), &[], args.discovery, &args.out, &signer.0, &policy)
+            .await;
     // The drill: the scenario's changes, then a second collection of the changed estate.
     let mut drill = Vec::new();
     let mut second = None;
@@ -67,7 +95,18 @@ pub(crate) async fn demo_command(args: DemoArgs) -> Result<u8> {
             drill.push("advanced the clock by 1 minute, so that the two snapshots have different ids".into());
         }
         second = Some(match applied {
-            Ok(()) => run::collect_and_package(&client, &ctx_at(sim.clock()), &[], &args.out, &signer.0, &policy).await,
+            Ok(()) => {
+                run::collect_and_package(
+                    &client,
+                    &ctx_at(sim.clock()),
+                    &[],
+                    args.discovery,
+                    &args.out,
+                    &signer.0,
+                    &policy,
+                )
+                .await
+            }
             Err(e) => Err(e),
         });
     }
@@ -205,15 +244,18 @@ fn demo_signer(args: &DemoArgs) -> Result<(Signer, Option<std::path::PathBuf>, S
 }
 
 pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {
-    let scenario = load_scenario(&args.scenario)?;
-    let options = SimOptions { bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)), ..SimOptions::default() };
+    let scenario = load_estate(&args.scenario, &args.estate)?;
+    let options = SimOptions {
+        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        page_size: page_size(&args.estate),
+    };
     let sim = azure_sim::start(scenario.clone(), options).await.context("starting the simulator")?;
     // The scenario's service principal is simulator-only test data, so printing its secret leaks nothing.
     let (client_id, secret) = scenario.client_credentials();
     println!(
         "Azure simulator listening on {} (scenario {:?}, tenant {}).",
         sim.addr(),
-        args.scenario,
+        scenario.origin(),
         scenario.tenant_id()
     );
     println!("Collect from it in another shell:\n");
@@ -231,8 +273,20 @@ pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
-        "Served {} requests ({} throttled, {} faults).",
+        "Served {} requests ({} answered 429, {} faults).",
         stats.requests, stats.throttled_429, stats.faults_injected
     );
+    let floor = stats.throttling_floor();
+    if let Some(set_by) = &floor.set_by {
+        println!(
+            "Throttling floor (the least time Azure's quotas allow for what was served): {:.1} s, set by {} {} \
+             ({} requests admitted, {} answered 429).",
+            floor.wall_time.as_secs_f64(),
+            set_by.kind.as_str(),
+            set_by.key,
+            set_by.admitted,
+            set_by.throttled
+        );
+    }
     Ok(exit::OK)
 }

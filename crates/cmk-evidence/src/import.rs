@@ -633,6 +633,9 @@ pub(crate) async fn import_command(args: crate::ImportArgs) -> Result<u8> {
         eprintln!("warning: no --signing-key: the package will not be signed");
     }
     let mut tables = imported.tables;
+    // An import reads few files: its raw rows stay in `tables` until write_package moves them into the spool.
+    let raw = bundle::RawSpool::create(&args.out)
+        .with_context(|| format!("creating the raw-response spool in {}", args.out.display()))?;
     let target = crate::package::Target { out: &args.out, signer: &signer, policy: &policy };
     let (package_dir, files) = crate::package::write_package(
         None,
@@ -641,12 +644,13 @@ pub(crate) async fn import_command(args: crate::ImportArgs) -> Result<u8> {
         &imported.subscriptions,
         started_at,
         &mut tables,
+        raw,
         &target,
     )
     .await?;
     let converted: serde_json::Map<String, serde_json::Value> =
         imported.converted.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
-    let run = crate::run::TenantRun { tables, package_dir, files };
+    let run = crate::run::TenantRun { tables, package_dir, files, throttling: None };
     let extra = serde_json::json!({
         "from": args.from, "files_read": imported.files_read, "converted": converted,
         "not_imported": imported.unread.iter().map(|u| serde_json::json!({"origin": u.origin, "reason": u.reason})).collect::<Vec<_>>(),

@@ -14,12 +14,18 @@ pub(crate) const RESOURCES_API_VERSION: &str = "2021-04-01";
 const OWN_TYPES: &[&str] =
     &["microsoft.storage/storageaccounts", "microsoft.keyvault/vaults", "microsoft.keyvault/managedhsms"];
 
+/// Every lower-case ARM type some collector of this build examines.
+pub(crate) fn assessed_types() -> impl Iterator<Item = &'static str> {
+    [OWN_TYPES, collect_disk::HANDLES, collect_sql::HANDLES, collect_acr::HANDLES, collect_containers::HANDLES]
+        .into_iter()
+        .flatten()
+        .copied()
+}
+
 /// Whether some collector of this build examines resources of `resource_type`.
 pub(crate) fn is_assessed(resource_type: &str) -> bool {
     let t = resource_type.trim().to_ascii_lowercase();
-    [OWN_TYPES, collect_disk::HANDLES, collect_sql::HANDLES, collect_acr::HANDLES, collect_containers::HANDLES]
-        .iter()
-        .any(|handled| handled.contains(&t.as_str()))
+    assessed_types().any(|handled| handled == t)
 }
 
 /// Why a type is not assessed: a specific reason where the type sits next to an assessed one, else the general one.

@@ -3,6 +3,7 @@
 
 mod compare;
 mod demo;
+mod discovery;
 mod import;
 mod inventory;
 mod package;
@@ -17,6 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::discovery::Discovery;
 
 /// Exit codes, documented in `--help`.
 pub(crate) mod exit {
@@ -175,6 +178,10 @@ struct CollectArgs {
     /// Findings policy (which services require CMK, key age, expiry warning, severities); default built in.
     #[arg(long, value_name = "policy.toml")]
     policy: Option<PathBuf>,
+    /// How resources are found: `graph` (Azure Resource Graph, one query per 1,000 subscriptions; ARM only for
+    /// what Graph lacks) or `arm` (one ARM list per resource type and subscription).
+    #[arg(long, value_enum, default_value_t = Discovery::Graph)]
+    discovery: Discovery,
     #[command(flatten)]
     retry: RetryArgs,
     #[command(flatten)]
@@ -214,12 +221,17 @@ struct DemoArgs {
     /// Simulator scenario: a built-in name (`default`, `faults`) or a TOML file.
     #[arg(long, default_value = "default")]
     scenario: String,
+    #[command(flatten)]
+    estate: EstateArgs,
     /// Findings policy (which services require CMK, key age, expiry warning, severities); default built in.
     #[arg(long, value_name = "policy.toml")]
     policy: Option<PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
+    /// How resources are found: `graph` (Azure Resource Graph) or `arm` (one ARM list per type and subscription).
+    #[arg(long, value_enum, default_value_t = Discovery::Graph)]
+    discovery: Discovery,
     /// Retry bounds (the demo caps Retry-After at 2 s unless told otherwise: the simulator is local).
     #[command(flatten)]
     retry: RetryArgs,
@@ -228,11 +240,32 @@ struct DemoArgs {
     signing: SigningArgs,
 }
 
+/// A generated estate instead of a scenario file, at the size asked (`--resources` switches it on).
+#[derive(Debug, Clone, Args)]
+struct EstateArgs {
+    /// Generate an estate of this many resources (storage, disks, VMs, DES, AKS, SQL, registries, container
+    /// groups) instead of using --scenario, e.g. `--resources 100000 --keys 2000 --subscriptions 200`.
+    #[arg(long, value_name = "N")]
+    resources: Option<usize>,
+    /// Keys of the generated estate (three versions each, in vaults of 100).
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "resources")]
+    keys: usize,
+    /// Subscriptions of the generated estate.
+    #[arg(long, value_name = "N", default_value_t = 200, requires = "resources")]
+    subscriptions: usize,
+    /// Answer with Azure-like latency (ARM 60 ms, Resource Graph 250 ms, Key Vault 20 ms, token 50 ms) instead of
+    /// none.
+    #[arg(long)]
+    azure_latency: bool,
+}
+
 #[derive(Debug, Args)]
 struct SimArgs {
     /// Scenario: a built-in name (`default`, `faults`) or a TOML file.
     #[arg(long, default_value = "default")]
     scenario: String,
+    #[command(flatten)]
+    estate: EstateArgs,
     /// Loopback port to listen on (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,

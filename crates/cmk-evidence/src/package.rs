@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use azure_rest::AzureClient;
-use bundle::{CollectionInfo, LocalSigningKey, ManifestSignature, PackageWriter, WrittenFile};
+use bundle::{CollectionInfo, LocalSigningKey, ManifestSignature, PackageWriter, RawSpool, WrittenFile};
 use evidence::{KeyReference, SnapshotContext, Tables, Timestamp};
 
 /// How packages are signed.
@@ -72,9 +72,9 @@ impl Signer {
 }
 
 /// API versions used, per resource provider (ARM) or `keyvault-dataplane`, read off the raw responses.
-fn api_versions(tables: &Tables) -> BTreeMap<String, Vec<String>> {
+fn api_versions(raw: &RawSpool) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for raw in &tables.raw_responses {
+    for raw in raw.metadata() {
         let Some(version) = &raw.api_version else { continue };
         if raw.method == crate::import::FILE_METHOD {
             continue;
@@ -110,8 +110,10 @@ pub(crate) struct Target<'a> {
 
 /// Evaluates the findings into `tables`, then writes them as a package under `target.out` with the report
 /// (REPORT.md, report.html — with the rotation diff against the tenant's previous package when there is one),
-/// manifest and signature, and renames it into place. `client` is needed only to sign with a Key Vault key
-/// (`None` for `import`).
+/// manifest and signature, and renames it into place. `raw_responses` is written from `raw`, after the rows
+/// still in `tables.raw_responses` are moved into it; the spool file is removed when `raw` is dropped here.
+/// `client` is needed only to sign with a Key Vault key (`None` for `import`).
+#[expect(clippy::too_many_arguments, reason = "the raw-response spool travels beside the tables it was split from")]
 pub(crate) async fn write_package(
     client: Option<&AzureClient>,
     ctx: &SnapshotContext,
@@ -119,14 +121,16 @@ pub(crate) async fn write_package(
     subscriptions: &[String],
     started_at: Timestamp,
     tables: &mut Tables,
+    mut raw: RawSpool,
     target: &Target<'_>,
 ) -> Result<(PathBuf, Vec<WrittenFile>)> {
+    raw.extend(std::mem::take(&mut tables.raw_responses)).context("spooling raw responses")?;
     crate::rules::evaluate_into(tables, target.policy, ctx.taken_at);
     let tables = &*tables;
     let out = target.out;
     let mut writer = PackageWriter::create(out, &ctx.tenant_id, &ctx.snapshot_id())
         .with_context(|| format!("creating the package under {}", out.display()))?;
-    writer.write_tables(tables).context("writing tables")?;
+    writer.write_tables_spooled(tables, &mut raw).context("writing tables")?;
     let mut coverage_summary = BTreeMap::new();
     for row in &tables.coverage {
         *coverage_summary.entry(row.status.clone()).or_insert(0u64) += 1;
@@ -137,7 +141,7 @@ pub(crate) async fn write_package(
     let info = CollectionInfo {
         cloud: cloud.to_string(),
         scopes,
-        api_versions: api_versions(tables),
+        api_versions: api_versions(&raw),
         snapshot_time: rfc3339(ctx.taken_at),
         started_at: rfc3339(started_at),
         finished_at: rfc3339(Timestamp::from_datetime(time::OffsetDateTime::now_utc())),

@@ -8,14 +8,12 @@ use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec};
 use collect_vault::collect::KeyDemand;
 use evidence::vocab::{CoverageStatus, key_source};
 use evidence::{KeyReference, SnapshotContext, Tables, Timestamp, resource_types};
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::discovery::{self, Discovery};
 use crate::package::{self, Signer};
-use crate::{CollectArgs, CredentialKind, OutputFormat, exit, inventory, summary};
+use crate::{CollectArgs, CredentialKind, OutputFormat, exit, summary};
 
-/// Subscriptions collected at once in phase 1.
-const SUBSCRIPTION_CONCURRENCY: usize = 4;
 /// Subscription list API version.
 const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 
@@ -24,6 +22,8 @@ pub(crate) struct TenantRun {
     pub tables: Tables,
     pub package_dir: PathBuf,
     pub files: Vec<bundle::WrittenFile>,
+    /// What azure-rest's limiter saw (none for `import`).
+    pub throttling: Option<azure_rest::ThrottleStats>,
 }
 
 impl TenantRun {
@@ -191,7 +191,7 @@ async fn run_job(
     };
     let client = AzureClient::new(config).context("building the Azure client")?;
     let ctx = SnapshotContext { tenant_id: job.tenant_id.clone(), taken_at };
-    collect_and_package(&client, &ctx, &job.subscriptions, out, signer, policy).await
+    collect_and_package(&client, &ctx, &job.subscriptions, args.discovery, out, signer, policy).await
 }
 
 pub(crate) async fn collect_command(args: CollectArgs) -> Result<u8> {
@@ -371,11 +371,14 @@ fn key_demand(tables: &Tables) -> KeyDemand {
     demand
 }
 
-/// Collects one tenant: phase 1, phase 2, the chain. Returns the sorted tables and the subscriptions collected.
-pub(crate) async fn collect_tenant(
+/// Collects one tenant: phase 1 (through `discovery`), phase 2, the chain. Raw responses go to `on_raw` as they
+/// are read (so they need not stay in memory); returns the sorted tables and the subscriptions collected.
+pub(crate) async fn collect_tenant_with(
     client: &AzureClient,
     ctx: &SnapshotContext,
     subscriptions: &[String],
+    discovery: Discovery,
+    on_raw: &mut (dyn FnMut(Vec<evidence::RawResponseRow>) -> Result<()> + Send),
 ) -> Result<(Tables, Vec<String>)> {
     let mut tables = Tables::default();
     let subscriptions: Vec<String> = if subscriptions.is_empty() {
@@ -383,37 +386,14 @@ pub(crate) async fn collect_tenant(
     } else {
         subscriptions.iter().map(|s| s.trim().to_ascii_lowercase()).collect()
     };
-    tracing::info!(tenant = %ctx.tenant_id, subscriptions = subscriptions.len(), "collecting");
+    on_raw(std::mem::take(&mut tables.raw_responses))?;
+    tracing::info!(tenant = %ctx.tenant_id, subscriptions = subscriptions.len(), ?discovery, "collecting");
 
-    // Phase 1: resources, per subscription; every collector of a subscription at once.
+    // Phase 1: resources and vault lists, per subscription.
     let bar = progress(subscriptions.len() as u64, "resources");
-    let phase1: Vec<Tables> = futures::stream::iter(&subscriptions)
-        .map(|s| {
-            let bar = bar.clone();
-            async move {
-                let (storage, disk, sql, acr, containers, inventory) = futures::join!(
-                    collect_storage::collect::collect_subscription(client, ctx, s),
-                    collect_disk::collect::collect_subscription(client, ctx, s),
-                    collect_sql::collect::collect_subscription(client, ctx, s),
-                    collect_acr::collect::collect_subscription(client, ctx, s),
-                    collect_containers::collect::collect_subscription(client, ctx, s),
-                    inventory::collect_subscription(client, ctx, s),
-                );
-                let mut t = storage;
-                for more in [disk, sql, acr, containers, inventory] {
-                    t.append(more);
-                }
-                bar.inc(1);
-                t
-            }
-        })
-        .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
-        .collect()
-        .await;
+    let on_subscription = || bar.inc(1);
+    discovery::phase_one(client, ctx, &subscriptions, discovery, &mut tables, on_raw, &on_subscription).await?;
     bar.finish_and_clear();
-    for t in phase1 {
-        tables.append(t);
-    }
     // Disks, VM disks and AKS node pools hold no key of their own: they take it from their encryption set,
     // joined over the whole tenant's rows.
     collect_disk::link::link_through_encryption_sets(&mut tables);
@@ -422,8 +402,9 @@ pub(crate) async fn collect_tenant(
     let demand = key_demand(&tables);
     let bar = progress(demand.len() as u64, "keys and vaults");
     let on_key_done = || bar.inc(1);
-    let vault_side = collect_vault::collect::collect(client, ctx, &subscriptions, &demand, &on_key_done).await;
+    let mut vault_side = collect_vault::collect::collect(client, ctx, &tables, &demand, &on_key_done).await;
     bar.finish_and_clear();
+    on_raw(std::mem::take(&mut vault_side.raw_responses))?;
     tables.append(vault_side);
     tracing::info!(keys = bar.position(), "vault phase done");
 
@@ -437,15 +418,23 @@ pub(crate) async fn collect_and_package(
     client: &AzureClient,
     ctx: &SnapshotContext,
     subscriptions: &[String],
+    discovery: Discovery,
     out: &Path,
     signer: &Signer,
     policy: &findings::Policy,
 ) -> Result<TenantRun> {
     let started_at = Timestamp::from_datetime(time::OffsetDateTime::now_utc());
-    let (mut tables, subscriptions) = collect_tenant(client, ctx, subscriptions).await?;
+    // Response bodies go to a spool file in `out` as they are read, not into memory (unlinked at once on Unix,
+    // removed on drop elsewhere, also when the run fails).
+    let mut raw = bundle::RawSpool::create(out)
+        .with_context(|| format!("creating the raw-response spool in {}", out.display()))?;
+    let mut spool =
+        |rows: Vec<evidence::RawResponseRow>| -> Result<()> { raw.extend(rows).context("spooling raw responses") };
+    let (mut tables, subscriptions) = collect_tenant_with(client, ctx, subscriptions, discovery, &mut spool).await?;
     let cloud = client.cloud().name.clone();
     let target = package::Target { out, signer, policy };
     let (package_dir, files) =
-        package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &mut tables, &target).await?;
-    Ok(TenantRun { tables, package_dir, files })
+        package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &mut tables, raw, &target)
+            .await?;
+    Ok(TenantRun { tables, package_dir, files, throttling: Some(client.throttle_stats()) })
 }

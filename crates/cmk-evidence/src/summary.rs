@@ -26,32 +26,60 @@ fn vault_name(c: &CmkChainRow) -> Option<String> {
     c.key_vault_uri.as_deref().map(|u| u.trim_start_matches("https://").split('.').next().unwrap_or(u).to_string())
 }
 
+/// Chain rows the text summary shows; the rest are in the package (`cmk_chain.parquet`, the report).
+const CHAIN_ROWS_SHOWN: usize = 200;
+
+/// The JSON document of a run, serialised straight from the rows (a 100k-binding run would need gigabytes as a
+/// `serde_json::Value` tree).
+#[derive(serde::Serialize)]
+struct RunDocument<'a> {
+    package: &'a std::path::Path,
+    files: &'a [bundle::WrittenFile],
+    cmk_chain: &'a [CmkChainRow],
+    coverage: &'a [evidence::CoverageRow],
+    collection_failures: usize,
+    /// What azure-rest's limiter saw: 429s, 503s, retries, pauses and quota waits per scope kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throttling: Option<String>,
+    #[serde(flatten)]
+    extra: BTreeMap<&'a str, serde_json::Value>,
+}
+
 /// Prints the result of one tenant's run.
 /// `extra` is merged into the JSON document (the demo adds the simulator's request counts).
 pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_json::Value)>) -> Result<()> {
     let t = &run.tables;
+    let throttling = run.throttling.as_ref().map(ToString::to_string);
     if json {
-        let mut doc = serde_json::json!({
-            "package": run.package_dir,
-            "files": run.files,
-            "cmk_chain": t.cmk_chain,
-            "coverage": t.coverage,
-            "collection_failures": run.failure_count(),
-        });
-        if let (Some((key, value)), Some(map)) = (extra, doc.as_object_mut()) {
-            map.insert(key.to_string(), value);
-        }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        let doc = RunDocument {
+            package: &run.package_dir,
+            files: &run.files,
+            cmk_chain: &t.cmk_chain,
+            coverage: &t.coverage,
+            collection_failures: run.failure_count(),
+            throttling,
+            extra: extra.into_iter().collect(),
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)?;
         return Ok(());
     }
     println!("Evidence package: {}", run.package_dir.display());
-    let counts: Vec<String> = t.row_counts().iter().map(|(name, n)| format!("{name} {n}")).collect();
+    // Counted as written: raw responses never stay in memory (they are spooled to disk while collecting).
+    let counts: Vec<String> =
+        run.files.iter().filter(|f| !f.table.is_empty()).map(|f| format!("{} {}", f.table, f.rows)).collect();
     println!("Rows: {}\n", counts.join(", "));
+    if let Some(throttling) = &throttling {
+        println!("Throttling: {}\n", throttling.replace('\n', "; "));
+    }
     println!(
         "{:<24} {:<14} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} CHAIN",
         "RESOURCE", "SCOPE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE"
     );
-    for c in &t.cmk_chain {
+    for c in t.cmk_chain.iter().take(CHAIN_ROWS_SHOWN) {
         let keys = match c.key_source.as_deref() {
             Some("customer_managed") => "CMK",
             Some("microsoft_managed") => "platform",
@@ -82,6 +110,12 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
             flag(c.vault_soft_delete),
             flag(c.vault_purge_protection),
             chain
+        );
+    }
+    if t.cmk_chain.len() > CHAIN_ROWS_SHOWN {
+        println!(
+            "… and {} more bindings: every one is in tables/cmk_chain.parquet and report.html of the package.",
+            t.cmk_chain.len() - CHAIN_ROWS_SHOWN
         );
     }
     print_coverage(&t.coverage);

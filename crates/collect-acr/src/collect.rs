@@ -3,24 +3,30 @@
 //! [`Assembler`]. A page or item that cannot be read becomes a coverage row; everything already read is kept.
 
 use azure_rest::AzureClient;
-use collect_common::{arm_list_items, item_error};
+use collect_common::{Listing, item_error, list_in_subscription};
 use evidence::{SnapshotContext, Tables, resource_types};
 
 use crate::convert::{ACR_API_VERSION, Assembler};
 
-/// Collects every container registry of `subscription_id`.
-pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
-    let path = format!("/subscriptions/{subscription_id}/providers/{}", resource_types::CONTAINER_REGISTRY);
+/// Resource types this collector lists per subscription (ARM spelling).
+pub const LISTED: &[&str] = &[resource_types::CONTAINER_REGISTRY];
+
+/// Collects every container registry of `subscription_id`, listed through `listing`.
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let mut tables = Tables::default();
     let what = format!("listing container registries of subscription {subscription_id}");
-    let items = arm_list_items(
+    let items = list_in_subscription(
         client,
         ctx,
-        &path,
-        ACR_API_VERSION,
+        listing,
+        subscription_id,
         resource_types::CONTAINER_REGISTRY,
-        Some(subscription_id),
-        None,
+        ACR_API_VERSION,
         &what,
         &mut tables,
     )

@@ -3,6 +3,13 @@
 //! error code, a list page its items (a page that is not JSON costs that page only, never what was read before).
 //! `azure-rest` and `evidence` may not see each other, so this crate is where they meet for the collectors.
 
+mod listing;
+
+pub use listing::{
+    GraphListing, Listing, SUBSCRIPTIONS_QUERY, SubscriptionGrouper, graph_rows, inventory_query, list_in_subscription,
+    resources_query,
+};
+
 use azure_rest::{AzureClient, Error as RestError, Fetched, ListError};
 use evidence::vocab::CoverageStatus;
 use evidence::wire::Page;

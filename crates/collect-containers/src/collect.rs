@@ -6,7 +6,7 @@
 //! item that cannot be read becomes a coverage row; everything already read is kept.
 
 use azure_rest::AzureClient;
-use collect_common::{ListItem, arm_get_json, arm_list_items, item_error};
+use collect_common::{ListItem, Listing, arm_get_json, arm_list_items, item_error, list_in_subscription};
 use evidence::vocab::CoverageStatus;
 use evidence::{SnapshotContext, Tables, resource_types};
 use futures::StreamExt;
@@ -20,31 +20,37 @@ pub const CONTAINER_APPS_API_VERSION: &str = "2025-07-01";
 /// `api-version` for `Microsoft.Web/sites`.
 pub const WEB_API_VERSION: &str = "2024-04-01";
 
-/// Requests in flight at once for per-resource reads (certificate lists, container group `GET`s).
-const CONCURRENCY: usize = 4;
+/// Per-resource reads (certificate lists, container group `GET`s) in flight at once for one subscription;
+/// azure-rest's limiter keeps the subscription within ARM's read quota.
+const CONCURRENCY: usize = 16;
+
+/// Resource types this collector lists per subscription (ARM spelling).
+pub const LISTED: &[&str] = &[
+    resource_types::CONTAINER_GROUP,
+    resource_types::CONTAINER_APPS_ENVIRONMENT,
+    resource_types::CONTAINER_APP,
+    resource_types::WEB_SITE,
+];
 
 /// Collects container groups, Container Apps environments, their certificates, container apps and App Service
-/// sites of `subscription_id`.
-pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
+/// sites of `subscription_id`
+/// (listed through `listing`; certificates are always listed with ARM, per environment).
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let mut tables = Tables::default();
     let mut assembler = Assembler::new(ctx);
     let sub = Some(subscription_id);
-    let provider = |p: &str| format!("/subscriptions/{subscription_id}/providers/{p}");
+    let list = async |resource_type: &str, api_version: &str, what: &str, tables: &mut Tables| {
+        list_in_subscription(client, ctx, listing, subscription_id, resource_type, api_version, what, tables).await
+    };
 
     // Container Instances.
     let what = format!("listing container groups of subscription {subscription_id}");
-    let groups = arm_list_items(
-        client,
-        ctx,
-        &provider(resource_types::CONTAINER_GROUP),
-        CONTAINER_INSTANCE_API_VERSION,
-        resource_types::CONTAINER_GROUP,
-        sub,
-        None,
-        &what,
-        &mut tables,
-    )
-    .await;
+    let groups = list(resource_types::CONTAINER_GROUP, CONTAINER_INSTANCE_API_VERSION, &what, &mut tables).await;
     let (complete, partial): (Vec<ListItem>, Vec<ListItem>) =
         groups.into_iter().partition(|item| names_encryption(&item.value) || item.id().is_none());
     add_items(&mut assembler, &mut tables, ctx, &complete, resource_types::CONTAINER_GROUP, subscription_id);
@@ -84,18 +90,8 @@ pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, s
 
     // Container Apps environments, then the certificates of each.
     let what = format!("listing Container Apps environments of subscription {subscription_id}");
-    let environments = arm_list_items(
-        client,
-        ctx,
-        &provider(resource_types::CONTAINER_APPS_ENVIRONMENT),
-        CONTAINER_APPS_API_VERSION,
-        resource_types::CONTAINER_APPS_ENVIRONMENT,
-        sub,
-        None,
-        &what,
-        &mut tables,
-    )
-    .await;
+    let environments =
+        list(resource_types::CONTAINER_APPS_ENVIRONMENT, CONTAINER_APPS_API_VERSION, &what, &mut tables).await;
     add_items(
         &mut assembler,
         &mut tables,
@@ -144,18 +140,7 @@ pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, s
         (resource_types::WEB_SITE, WEB_API_VERSION, "App Service and Function apps"),
     ] {
         let what = format!("listing {noun} of subscription {subscription_id}");
-        let items = arm_list_items(
-            client,
-            ctx,
-            &provider(resource_type),
-            api_version,
-            resource_type,
-            sub,
-            None,
-            &what,
-            &mut tables,
-        )
-        .await;
+        let items = list(resource_type, api_version, &what, &mut tables).await;
         add_items(&mut assembler, &mut tables, ctx, &items, resource_type, subscription_id);
     }
 

@@ -5,15 +5,14 @@
 //! everything already read is kept.
 
 use azure_rest::AzureClient;
-use collect_common::{arm_list_items, item_error};
+use collect_common::{Listing, item_error, list_in_subscription};
 use evidence::{SnapshotContext, Tables, resource_types};
 
 use crate::Assembler;
 use crate::convert::{AKS_API_VERSION, DISK_API_VERSION, VM_API_VERSION};
 
-/// One list call: provider path under the subscription, api-version, resource type, words for coverage rows.
+/// One list call: resource type (ARM spelling, also the provider path), api-version, words for coverage rows.
 struct ListCall {
-    provider_path: &'static str,
     api_version: &'static str,
     resource_type: &'static str,
     what: &'static str,
@@ -21,46 +20,42 @@ struct ListCall {
 
 const LISTS: [ListCall; 4] = [
     ListCall {
-        provider_path: "Microsoft.Compute/diskEncryptionSets",
         api_version: DISK_API_VERSION,
         resource_type: resource_types::DISK_ENCRYPTION_SET,
         what: "disk encryption set",
     },
-    ListCall {
-        provider_path: "Microsoft.Compute/disks",
-        api_version: DISK_API_VERSION,
-        resource_type: resource_types::DISK,
-        what: "managed disk",
-    },
-    ListCall {
-        provider_path: "Microsoft.Compute/virtualMachines",
-        api_version: VM_API_VERSION,
-        resource_type: resource_types::VIRTUAL_MACHINE,
-        what: "virtual machine",
-    },
-    ListCall {
-        provider_path: "Microsoft.ContainerService/managedClusters",
-        api_version: AKS_API_VERSION,
-        resource_type: resource_types::AKS_CLUSTER,
-        what: "AKS cluster",
-    },
+    ListCall { api_version: DISK_API_VERSION, resource_type: resource_types::DISK, what: "managed disk" },
+    ListCall { api_version: VM_API_VERSION, resource_type: resource_types::VIRTUAL_MACHINE, what: "virtual machine" },
+    ListCall { api_version: AKS_API_VERSION, resource_type: resource_types::AKS_CLUSTER, what: "AKS cluster" },
 ];
 
-/// Collects every disk encryption set, managed disk, virtual machine and AKS cluster of `subscription_id`,
-/// with each disk, VM disk and node pool binding linked to its set when the set is in this subscription.
-pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
+/// Resource types this collector lists per subscription (ARM spelling).
+pub const LISTED: &[&str] = &[
+    resource_types::DISK_ENCRYPTION_SET,
+    resource_types::DISK,
+    resource_types::VIRTUAL_MACHINE,
+    resource_types::AKS_CLUSTER,
+];
+
+/// Collects every disk encryption set, managed disk, virtual machine and AKS cluster of `subscription_id`
+/// (listed through `listing`), with each disk, VM disk and node pool binding linked to its set when the set is in
+/// this subscription.
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let lists = LISTS.iter().map(|call| async move {
         let mut tables = Tables::default();
-        let path = format!("/subscriptions/{subscription_id}/providers/{}", call.provider_path);
         let what = format!("listing {}s of subscription {subscription_id}", call.what);
-        let items = arm_list_items(
+        let items = list_in_subscription(
             client,
             ctx,
-            &path,
-            call.api_version,
+            listing,
+            subscription_id,
             call.resource_type,
-            Some(subscription_id),
-            None,
+            call.api_version,
             &what,
             &mut tables,
         )

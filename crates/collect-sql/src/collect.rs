@@ -4,32 +4,39 @@
 //! each failed request is a coverage row for that server only.
 
 use azure_rest::AzureClient;
-use collect_common::{ListItem, arm_get_json, arm_list_items, item_error};
+use collect_common::{ListItem, Listing, arm_get_json, arm_list_items, item_error, list_in_subscription};
 use evidence::{SnapshotContext, Tables};
 use futures::StreamExt;
 
 use crate::convert::{Assembler, SQL_API_VERSION, ServerKind};
 
-/// Servers whose protector and keys are read at the same time.
-const CONCURRENCY: usize = 4;
+/// Servers whose protector and keys are read at the same time (per subscription; azure-rest's limiter keeps the
+/// subscription within ARM's read quota).
+const CONCURRENCY: usize = 16;
 
-/// Collects every SQL logical server and managed instance of `subscription_id`, with their encryption
-/// protectors and server keys.
-pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
+/// Resource types this collector lists per subscription (ARM spelling); protectors and keys are read per server.
+pub const LISTED: &[&str] = &[evidence::resource_types::SQL_SERVER, evidence::resource_types::SQL_MANAGED_INSTANCE];
+
+/// Collects every SQL logical server and managed instance of `subscription_id` (listed through `listing`), with
+/// their encryption protectors and server keys (always read with ARM: Resource Graph has neither).
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let mut tables = Tables::default();
     let mut assembler = Assembler::new(ctx);
     let mut servers = Vec::new();
     for kind in ServerKind::ALL {
-        let path = format!("/subscriptions/{subscription_id}/providers/{}", kind.resource_type());
         let what = format!("listing {} of subscription {subscription_id}", kind.resource_type());
-        let items = arm_list_items(
+        let items = list_in_subscription(
             client,
             ctx,
-            &path,
-            SQL_API_VERSION,
+            listing,
+            subscription_id,
             kind.resource_type(),
-            Some(subscription_id),
-            None,
+            SQL_API_VERSION,
             &what,
             &mut tables,
         )

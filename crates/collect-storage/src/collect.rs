@@ -4,24 +4,30 @@
 //! item that cannot be read becomes a coverage row; everything already read is kept.
 
 use azure_rest::AzureClient;
-use collect_common::{arm_list_items, item_error};
+use collect_common::{Listing, item_error, list_in_subscription};
 use evidence::{SnapshotContext, Tables, resource_types};
 
 use crate::convert::{STORAGE_API_VERSION, storage_account};
 
-/// Collects every storage account of `subscription_id`.
-pub async fn collect_subscription(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
-    let path = format!("/subscriptions/{subscription_id}/providers/Microsoft.Storage/storageAccounts");
+/// Resource types this collector lists per subscription (ARM spelling).
+pub const LISTED: &[&str] = &[resource_types::STORAGE_ACCOUNT];
+
+/// Collects every storage account of `subscription_id`, listed through `listing`.
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let mut tables = Tables::default();
     let what = format!("listing storage accounts of subscription {subscription_id}");
-    let items = arm_list_items(
+    let items = list_in_subscription(
         client,
         ctx,
-        &path,
-        STORAGE_API_VERSION,
+        listing,
+        subscription_id,
         resource_types::STORAGE_ACCOUNT,
-        Some(subscription_id),
-        None,
+        STORAGE_API_VERSION,
         &what,
         &mut tables,
     )

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use azure_rest::AzureClient;
-use collect_common::{ListItem, failure_row, page_items, parse_json, raw, split};
+use collect_common::{ListItem, Listing, failure_row, list_in_subscription, page_items, parse_json, raw, split};
 use evidence::ids::normalize_resource_id;
 use evidence::vocab::CoverageStatus;
 use evidence::{KeyReference, KeyVersionRow, SnapshotContext, Tables, VaultKind, resource_types};
@@ -18,8 +18,9 @@ use crate::convert::{
     managed_hsm, role_assignment, rotation_policy,
 };
 
-/// How many keys (and vaults) are read at once.
-const CONCURRENCY: usize = 8;
+/// How many keys (and vaults) are read at once, across all vaults; azure-rest's limiter caps each vault (16 by
+/// default) and keeps it within Key Vault's quota.
+const CONCURRENCY: usize = 64;
 
 /// The keys phase 1 found in use, deduplicated: one entry per vault host and key name (case-insensitive).
 #[derive(Debug, Default, Clone)]
@@ -55,19 +56,33 @@ impl KeyDemand {
     }
 }
 
-/// Lists vaults and Managed HSMs of one subscription.
-async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_id: &str) -> Tables {
+/// Resource types this collector lists per subscription (ARM spelling).
+pub const LISTED: &[&str] = &[resource_types::KEY_VAULT, resource_types::MANAGED_HSM];
+
+/// Lists the vaults and Managed HSMs of one subscription (through `listing`), so the vault phase knows each vault's
+/// protection and resource id.
+pub async fn collect_subscription(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    listing: Listing<'_>,
+    subscription_id: &str,
+) -> Tables {
     let mut tables = Tables::default();
-    for (provider, resource_type) in [
-        ("Microsoft.KeyVault/vaults", resource_types::KEY_VAULT),
-        ("Microsoft.KeyVault/managedHSMs", resource_types::MANAGED_HSM),
-    ] {
-        let path = format!("/subscriptions/{subscription_id}/providers/{provider}");
-        let (pages, failure) = split(client.arm_list(&path, VAULT_API_VERSION).await);
-        for ListItem { value: item, sha256: sha, .. } in
-            page_items(ctx, &pages, resource_type, Some(subscription_id), None, &mut tables)
-        {
-            let converted = if resource_type == resource_types::KEY_VAULT {
+    for resource_type in LISTED {
+        let what = format!("listing {resource_type} of subscription {subscription_id}");
+        let items = list_in_subscription(
+            client,
+            ctx,
+            listing,
+            subscription_id,
+            resource_type,
+            VAULT_API_VERSION,
+            &what,
+            &mut tables,
+        )
+        .await;
+        for ListItem { value: item, sha256: sha, .. } in items {
+            let converted = if *resource_type == resource_types::KEY_VAULT {
                 key_vault(ctx, &item, &sha).map(|(vault, policies)| {
                     tables.key_vaults.push(vault);
                     tables.vault_access_policies.extend(policies);
@@ -82,13 +97,9 @@ async fn list_vaults(client: &AzureClient, ctx: &SnapshotContext, subscription_i
                     resource_type,
                     Some(subscription_id),
                     id,
-                    format!("a {provider} list item could not be read: {e}"),
+                    format!("a {resource_type} list item could not be read: {e}"),
                 ));
             }
-        }
-        if let Some(error) = failure {
-            let what = format!("listing {provider} of subscription {subscription_id}");
-            tables.coverage.push(failure_row(ctx, &error, resource_type, Some(subscription_id), None, &what, &path));
         }
     }
     tables
@@ -319,35 +330,29 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
     tables
 }
 
-/// Runs the vault phase: vault and HSM lists of `subscriptions`, then role assignments of every vault in
-/// use and every key in `demand`, each exactly once. `on_key_done` is called after each key (for progress).
+/// Runs the vault phase: role assignments of every vault in use and every key in `demand`, each exactly once.
+/// `listed` holds the vaults and HSMs [`collect_subscription`] found (its `key_vaults` and `managed_hsms`); a vault in
+/// use that is not among them gets a `not_found` coverage row. `on_key_done` is called after each key (for
+/// progress). Returns only the rows it adds.
 pub async fn collect(
     client: &AzureClient,
     ctx: &SnapshotContext,
-    subscriptions: &[String],
+    listed: &Tables,
     demand: &KeyDemand,
     on_key_done: &(dyn Fn() + Sync),
 ) -> Tables {
     let mut tables = Tables::default();
-    let listed: Vec<Tables> = futures::stream::iter(subscriptions)
-        .map(|s| list_vaults(client, ctx, s))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    for t in listed {
-        tables.append(t);
-    }
 
     // Vaults in use: found in the lists, or named as missing.
     let mut targets = Vec::new();
     for (host, (kind, vault_uri, key_count)) in demand.vault_hosts() {
         let found = match kind {
-            VaultKind::KeyVault => tables
+            VaultKind::KeyVault => listed
                 .key_vaults
                 .iter()
                 .find(|v| v.vault_uri == vault_uri)
                 .map(|v| AssignmentTarget::Vault { resource_id_original: v.resource_id_original.clone() }),
-            VaultKind::ManagedHsm => tables
+            VaultKind::ManagedHsm => listed
                 .managed_hsms
                 .iter()
                 .any(|h| h.hsm_uri == vault_uri)

@@ -1,6 +1,8 @@
 //! A tiny loopback stand-in for Azure used by the tests: an Entra ID token endpoint and a scripted
 //! responder for everything else, routed on `x-forwarded-host` like `azure-sim`.
 
+#![allow(dead_code, reason = "each test binary uses part of the support")]
+
 use axum::{
     Router,
     body::{Body, Bytes},
@@ -8,7 +10,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, Uri},
     response::Response,
 };
-use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec, RetryConfig};
+use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec, LimitConfig, RetryConfig};
 use sha2::{Digest, Sha256};
 use std::{
     net::SocketAddr,
@@ -55,6 +57,8 @@ pub enum Reply {
     },
     /// Never answer (well, not within any test).
     Hang,
+    /// Answer after a delay, so that requests overlap at the server.
+    Later(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -69,7 +73,13 @@ impl Reply {
                 Reply::Answer { status, headers, body }
             }
             Reply::Hang => Reply::Hang,
+            Reply::Later(delay, reply) => Reply::Later(delay, Box::new(reply.with_header(name, value))),
         }
+    }
+
+    /// This reply, sent `delay` after the request arrived.
+    pub fn after(self, delay: Duration) -> Self {
+        Reply::Later(delay, Box::new(self))
     }
 }
 
@@ -85,7 +95,15 @@ struct SimState {
     token_scopes: Mutex<Vec<String>>,
     token_paths: Mutex<Vec<String>>,
     seen: Mutex<Vec<Seen>>,
+    /// Arrivals and answers, in order, by index into `seen`.
+    events: Mutex<Vec<Event>>,
     responder: Box<Responder>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Arrived(usize),
+    Answered(usize),
 }
 
 impl FakeAzure {
@@ -96,6 +114,7 @@ impl FakeAzure {
             token_scopes: Mutex::new(Vec::new()),
             token_paths: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            events: Mutex::new(Vec::new()),
             responder: Box::new(responder),
         });
         let app = Router::new().fallback(handle).with_state(state.clone());
@@ -122,6 +141,25 @@ impl FakeAzure {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
+    }
+
+    /// The most requests matching `counted` that were at the server at the same time (arrived, not yet
+    /// answered), from the order of arrivals and answers.
+    pub fn max_concurrent(&self, counted: impl Fn(&Seen) -> bool) -> usize {
+        let seen = self.seen();
+        let events = self.state.events.lock().unwrap().clone();
+        let (mut now, mut max) = (0usize, 0usize);
+        for event in events {
+            match event {
+                Event::Arrived(index) if counted(&seen[index]) => {
+                    now += 1;
+                    max = max.max(now);
+                }
+                Event::Answered(index) if counted(&seen[index]) => now -= 1,
+                _ => {}
+            }
+        }
+        max
     }
 
     /// A client with a client-secret credential whose every request comes here.
@@ -154,6 +192,7 @@ pub fn fast_retry() -> RetryConfig {
         per_try_timeout: Duration::from_secs(5),
         total_deadline: Duration::from_secs(20),
         min_remaining_reads: 20,
+        limits: LimitConfig::default(),
     }
 }
 
@@ -190,19 +229,30 @@ async fn handle(
     let index = {
         let mut all = state.seen.lock().unwrap();
         all.push(seen.clone());
-        all.len() - 1
+        let index = all.len() - 1;
+        state.events.lock().unwrap().push(Event::Arrived(index));
+        index
     };
-    match (state.responder)(&seen, index) {
-        Reply::Answer { status, headers, body } => {
-            let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap());
-            for (name, value) in headers {
-                response = response.header(name, value);
+    let mut reply = (state.responder)(&seen, index);
+    loop {
+        match reply {
+            Reply::Later(delay, later) => {
+                tokio::time::sleep(delay).await;
+                reply = *later;
             }
-            response.body(Body::from(body)).unwrap()
-        }
-        Reply::Hang => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            Response::builder().status(StatusCode::GATEWAY_TIMEOUT).body(Body::empty()).unwrap()
+            Reply::Answer { status, headers, body } => {
+                // Noted before the answer leaves, so nothing the client sends in reaction to it comes first.
+                state.events.lock().unwrap().push(Event::Answered(index));
+                let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap());
+                for (name, value) in headers {
+                    response = response.header(name, value);
+                }
+                return response.body(Body::from(body)).unwrap();
+            }
+            Reply::Hang => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return Response::builder().status(StatusCode::GATEWAY_TIMEOUT).body(Body::empty()).unwrap();
+            }
         }
     }
 }

@@ -114,6 +114,8 @@ impl Scenario {
     /// raw resource) is refused.
     pub fn add_raw_resource(&mut self, doc: Value) -> Result<(), Error> {
         let raw = RawResource::parse(doc)?;
+        // The lists change: lookups scan them until a simulator indexes the final estate.
+        self.index = None;
         let key = raw.key.clone();
         if self.resource_keys().any(|k| k == key) {
             return Err(Error::RawResource {
@@ -130,6 +132,7 @@ impl Scenario {
                 listed: true,
                 quota_id: None,
                 tags: Default::default(),
+                denied_types: Vec::new(),
             });
         }
         self.raw_resources.push(raw);

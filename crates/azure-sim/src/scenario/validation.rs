@@ -279,7 +279,7 @@ impl Validator<'_> {
             start: now,
             now,
             adoption_delay: simulation.adoption_delay.as_ref().map(|d| d.approx).unwrap_or_default(),
-            latency_ms: simulation.latency_ms,
+            latency: Latency::uniform(std::time::Duration::from_millis(simulation.latency_ms)),
             subscriptions,
             identities,
             vaults,
@@ -294,6 +294,7 @@ impl Validator<'_> {
             faults: file.faults.clone(),
             drill: Vec::new(),
             rotations: 0,
+            index: None,
         };
         let mut seen = HashSet::new();
         if let Some(dup) = scenario.resource_keys().find(|k| !seen.insert(k.clone())) {
@@ -348,6 +349,16 @@ impl Validator<'_> {
             self.guid(&format!("{what}.id"), at, &s.id)?;
             if !seen.insert(s.id.to_ascii_lowercase()) {
                 return Err(self.fail(&what, at, "duplicate subscription id"));
+            }
+            for (j, t) in s.denied_types.iter().enumerate() {
+                let parts: Vec<&str> = t.split('/').collect();
+                if parts.len() != 2 || parts.iter().any(|p| p.trim().is_empty()) {
+                    return Err(self.fail(
+                        format!("{what}.denied_types[{j}]"),
+                        at,
+                        format!("'{t}' is not a resource type like \"Microsoft.Sql/servers\""),
+                    ));
+                }
             }
         }
         if file.subscriptions.is_empty() {
