@@ -27,6 +27,9 @@ fn every_fault_ends_in_a_successful_retry_or_a_coverage_row() {
             "faults",
             "--per-try-timeout",
             "2",
+            // The scenario's faults sit on ARM list paths; Resource Graph failures are tested in discovery.rs.
+            "--discovery",
+            "arm",
             "--out",
             out.path().to_str().expect("utf-8"),
             "--output",

@@ -186,9 +186,14 @@ pub fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
 
 /// `cmk-evidence collect` from a standalone simulator at the fixed snapshot `time`, signed with `key` if given.
 pub fn collect_from(sim: &StandaloneSim, out: &Path, time: &str, key: Option<&Path>) -> Output {
+    collect_with(sim, out, time, key, "graph")
+}
+
+/// [`collect_from`] with `--discovery graph|arm`.
+pub fn collect_with(sim: &StandaloneSim, out: &Path, time: &str, key: Option<&Path>, discovery: &str) -> Output {
     let out = out.to_str().expect("utf-8");
     let mut args = vec!["collect", "--tenant", SIM_TENANT, "--credential", "client-secret", "--simulator", &sim.addr];
-    args.extend(["--snapshot-time", time, "--max-retry-after", "2", "--out", out]);
+    args.extend(["--snapshot-time", time, "--max-retry-after", "2", "--out", out, "--discovery", discovery]);
     if let Some(key) = key {
         args.extend(["--signing-key", key.to_str().expect("utf-8")]);
     }

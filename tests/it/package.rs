@@ -100,7 +100,9 @@ fn outside_tools_check_the_package() {
         serde_json::from_slice(&std::fs::read(package.join("manifest.json")).expect("manifest")).expect("JSON");
     assert_eq!(manifest["tenant_id"], SIM_TENANT);
     assert_eq!(manifest["collection"]["cloud"], "AzureCloud");
-    assert_eq!(manifest["collection"]["api_versions"]["Microsoft.Storage/storageAccounts"][0], "2025-06-01");
+    // Resources were found with Resource Graph; SQL encryption protectors (which Graph lacks) were read with ARM.
+    assert_eq!(manifest["collection"]["api_versions"]["Microsoft.ResourceGraph/resources"][0], "2024-04-01");
+    assert_eq!(manifest["collection"]["api_versions"]["Microsoft.Sql/servers"][0], "2023-08-01");
     assert!(manifest["collection"]["coverage_summary"]["denied"].as_u64().unwrap_or(0) >= 1);
     assert_eq!(
         manifest["files"].as_array().map(Vec::len),

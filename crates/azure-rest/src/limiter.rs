@@ -41,7 +41,9 @@
 //! - Resource Graph: a report of `remaining` leaves a budget of `remaining − graph queries still in flight`
 //!   until `resets-after` has elapsed (measured from when the answer arrived, which is never earlier than
 //!   Azure's own window end). With no budget left the next query is held until then, so a well-behaved run
-//!   is never answered 429 by Resource Graph. Azure sends whole seconds; a fraction is read if present.
+//!   is never answered 429 by Resource Graph. Azure sends whole seconds, rounded up (a fraction is read if
+//!   present), so every report of a window bounds its end from above; the earliest bound of the window's
+//!   reports is used, which waits out far less of the rounding than any one report would.
 //!
 //! # 429 and 503
 //! A 429 or 503 with `Retry-After` (any of the three header spellings, capped by
@@ -389,6 +391,8 @@ struct ReadsReport {
 struct GraphWindow {
     budget: u32,
     resets_at: Instant,
+    /// The remaining quota last reported, to tell a report of the same window (less or equal) from a new one.
+    reported: u32,
 }
 
 /// What a quota header says about the next admission.
@@ -523,9 +527,20 @@ impl GateState {
                         .and_then(parse_resets_after)
                         .unwrap_or(GRAPH_DEFAULT_WINDOW);
                     let in_flight = u32::try_from(in_flight_others).unwrap_or(u32::MAX);
+                    // Azure writes whole seconds, rounded up, so each report only bounds the reset from above.
+                    // Reports of the same window (remaining did not go up) each give such a bound; the earliest
+                    // is still never before the real reset, and is much closer to it than any one report.
+                    let mut resets_at = now + resets_after;
+                    if let Some(previous) = &self.graph
+                        && previous.resets_at > now
+                        && remaining <= previous.reported
+                    {
+                        resets_at = resets_at.min(previous.resets_at);
+                    }
                     self.graph = Some(GraphWindow {
                         budget: remaining.saturating_sub(in_flight),
-                        resets_at: now + resets_after,
+                        resets_at,
+                        reported: remaining,
                     });
                 }
             }
@@ -1044,13 +1059,33 @@ mod tests {
         assert_eq!(gate.decide_quota(t0, RULES), QuotaDecision::HoldUntil(reset));
         gate.observe_quota(t0, &report("0"), 0);
         assert_eq!(gate.decide_quota(t0, RULES), QuotaDecision::HoldUntil(reset));
-        // Remaining without a reset: Resource Graph's 5 s window.
+        // Remaining without a reset, in a new window (remaining went up): Resource Graph's 5 s window.
+        gate.observe_quota(t0, &headers(&[("x-ms-user-quota-remaining", "14")]), 0);
         gate.observe_quota(t0, &headers(&[("x-ms-user-quota-remaining", "0")]), 0);
         assert_eq!(gate.decide_quota(t0, RULES), QuotaDecision::HoldUntil(t0 + GRAPH_DEFAULT_WINDOW));
         // A vault has no quota headers.
         let mut vault = GateState::new(ScopeKind::Vault, 16);
         vault.observe_quota(t0, &report("0"), 0);
         assert_eq!(vault.decide_quota(t0, RULES), QuotaDecision::Go);
+    }
+
+    #[test]
+    fn reports_of_one_window_narrow_its_reset() {
+        let mut gate = GateState::new(ScopeKind::Graph, 1);
+        let t0 = Instant::now();
+        let report = |remaining: &str, resets: &str| {
+            headers(&[("x-ms-user-quota-remaining", remaining), ("x-ms-user-quota-resets-after", resets)])
+        };
+        // A window of 5 s opened just before t0: 4.8 s left rounds up to 5, then 0.7 s later 4.1 s left → 5.
+        gate.observe_quota(t0, &report("14", "00:00:05"), 0);
+        gate.observe_quota(t0 + Duration::from_millis(700), &report("13", "00:00:05"), 0);
+        // 1.1 s after t0, 3.7 s left → 4: the reset is at most t0 + 5.1 s, earlier than the first report said.
+        gate.observe_quota(t0 + Duration::from_millis(1100), &report("0", "00:00:04"), 0);
+        let bound = t0 + Duration::from_millis(5000);
+        assert_eq!(gate.decide_quota(t0 + Duration::from_millis(1100), RULES), QuotaDecision::HoldUntil(bound));
+        // A later report with more remaining is a new window: its own bound, not the old one.
+        gate.observe_quota(bound, &report("14", "00:00:05"), 0);
+        assert_eq!(gate.graph.as_ref().map(|w| w.resets_at), Some(bound + Duration::from_secs(5)));
     }
 
     #[test]

@@ -245,10 +245,8 @@ fn demo_signer(args: &DemoArgs) -> Result<(Signer, Option<std::path::PathBuf>, S
 
 pub(crate) async fn sim_command(args: SimArgs) -> Result<u8> {
     let scenario = load_estate(&args.scenario, &args.estate)?;
-    let options = SimOptions {
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
-        page_size: page_size(&args.estate),
-    };
+    let options =
+        SimOptions { bind: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)), page_size: page_size(&args.estate) };
     let sim = azure_sim::start(scenario.clone(), options).await.context("starting the simulator")?;
     // The scenario's service principal is simulator-only test data, so printing its secret leaks nothing.
     let (client_id, secret) = scenario.client_credentials();

@@ -9,7 +9,7 @@
 //! - **ARM**: every collector lists its types per subscription, and `/subscriptions/{s}/resources` is listed for
 //!   the inventory.
 //!
-//! Either way the raw responses leave through `on_raw` as soon as a subscription is done, so they never pile up
+//! Either way the raw responses leave through `on_rows` as soon as a subscription is done, so they never pile up
 //! in memory.
 
 use std::collections::BTreeSet;
@@ -18,7 +18,7 @@ use anyhow::Result;
 use azure_rest::{AzureClient, GraphPaging};
 use collect_common::{GraphListing, Listing, SubscriptionGrouper, graph_rows};
 use evidence::vocab::CoverageStatus;
-use evidence::{RawResponseRow, SnapshotContext, Tables};
+use evidence::{SnapshotContext, Tables};
 use futures::{SinkExt, StreamExt};
 
 use crate::inventory;
@@ -96,8 +96,9 @@ async fn collect_subscription(
     tables
 }
 
-/// Phase 1 over `subscriptions`: resource rows, bindings, vault lists and coverage go into `tables`; raw responses
-/// go to `on_raw` (an error there — the spool's disk — ends the run). `on_subscription` is called once per
+/// Phase 1 over `subscriptions`: resource rows, bindings, vault lists and coverage go into `tables`. Each piece is
+/// first shown to `on_rows`, which takes what should not stay in memory (the raw responses, to the spool) and may
+/// start work on what it sees (key reads); an error there ends the run. `on_subscription` is called once per
 /// subscription collected.
 pub(crate) async fn phase_one(
     client: &AzureClient,
@@ -105,11 +106,11 @@ pub(crate) async fn phase_one(
     subscriptions: &[String],
     discovery: Discovery,
     tables: &mut Tables,
-    on_raw: &mut (dyn FnMut(Vec<RawResponseRow>) -> Result<()> + Send),
+    on_rows: &mut (dyn FnMut(&mut Tables) -> Result<()> + Send),
     on_subscription: &(dyn Fn() + Sync),
 ) -> Result<()> {
     let mut keep = |mut t: Tables| -> Result<()> {
-        on_raw(std::mem::take(&mut t.raw_responses))?;
+        on_rows(&mut t)?;
         tables.append(t);
         Ok(())
     };
@@ -269,6 +270,7 @@ async fn read_resources(
                 }
             }
             Ok(None) => {
+                tracing::info!(pages = paging.pages(), "Resource Graph: covered resources read");
                 if let Some((s, listing)) = grouper.finish()
                     && tx.send(Work::Listed(s, listing)).await.is_err()
                 {
@@ -317,7 +319,10 @@ async fn read_inventory(
                 }
                 true
             }
-            Ok(None) => false,
+            Ok(None) => {
+                tracing::info!(pages = paging.pages(), "Resource Graph: inventory read");
+                false
+            }
             Err(e) => {
                 for s in visible {
                     let reason = format!(

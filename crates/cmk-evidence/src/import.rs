@@ -650,7 +650,7 @@ pub(crate) async fn import_command(args: crate::ImportArgs) -> Result<u8> {
     .await?;
     let converted: serde_json::Map<String, serde_json::Value> =
         imported.converted.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
-    let run = crate::run::TenantRun { tables, package_dir, files, throttling: None };
+    let run = crate::run::TenantRun { tables, package_dir, files, throttling: None, timings: None };
     let extra = serde_json::json!({
         "from": args.from, "files_read": imported.files_read, "converted": converted,
         "not_imported": imported.unread.iter().map(|u| serde_json::json!({"origin": u.origin, "reason": u.reason})).collect::<Vec<_>>(),

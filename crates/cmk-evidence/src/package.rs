@@ -126,11 +126,13 @@ pub(crate) async fn write_package(
 ) -> Result<(PathBuf, Vec<WrittenFile>)> {
     raw.extend(std::mem::take(&mut tables.raw_responses)).context("spooling raw responses")?;
     crate::rules::evaluate_into(tables, target.policy, ctx.taken_at);
+    tracing::info!(findings = tables.findings.len(), "findings evaluated");
     let tables = &*tables;
     let out = target.out;
     let mut writer = PackageWriter::create(out, &ctx.tenant_id, &ctx.snapshot_id())
         .with_context(|| format!("creating the package under {}", out.display()))?;
     writer.write_tables_spooled(tables, &mut raw).context("writing tables")?;
+    tracing::info!(raw_responses = raw.len(), "tables written");
     let mut coverage_summary = BTreeMap::new();
     for row in &tables.coverage {
         *coverage_summary.entry(row.status.clone()).or_insert(0u64) += 1;
@@ -138,6 +140,7 @@ pub(crate) async fn write_package(
     let mut scopes: Vec<String> = subscriptions.iter().map(|s| format!("/subscriptions/{s}")).collect();
     scopes.sort();
     write_reports(&mut writer, ctx, cloud, &scopes, tables)?;
+    tracing::info!("reports written");
     let info = CollectionInfo {
         cloud: cloud.to_string(),
         scopes,

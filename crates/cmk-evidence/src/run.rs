@@ -5,15 +5,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use azure_rest::{AzureClient, ClientConfig, Cloud, CredentialSpec};
-use collect_vault::collect::KeyDemand;
+use collect_vault::collect::{KeyDemand, Prefetch, Prefetched};
 use evidence::vocab::{CoverageStatus, key_source};
 use evidence::{KeyReference, SnapshotContext, Tables, Timestamp, resource_types};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::{HashMap, HashSet};
 
 use crate::discovery::{self, Discovery};
 use crate::package::{self, Signer};
 use crate::{CollectArgs, CredentialKind, OutputFormat, exit, summary};
 
+/// Keys and vault role-assignment lists read at once while phase 1 runs (azure-rest's limiter caps each vault and
+/// subscription).
+const KEY_CONCURRENCY: usize = 64;
 /// Subscription list API version.
 const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 
@@ -24,6 +29,17 @@ pub(crate) struct TenantRun {
     pub files: Vec<bundle::WrittenFile>,
     /// What azure-rest's limiter saw (none for `import`).
     pub throttling: Option<azure_rest::ThrottleStats>,
+    /// Wall time of the collection (every request answered, the chain joined) and of writing the package.
+    pub timings: Option<Timings>,
+}
+
+/// Where a run's wall time went.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct Timings {
+    /// From the first request to the joined, sorted tables.
+    pub collect_seconds: f64,
+    /// Findings, tables, reports, manifest, signature, rename.
+    pub package_seconds: f64,
 }
 
 impl TenantRun {
@@ -389,27 +405,72 @@ pub(crate) async fn collect_tenant_with(
     on_raw(std::mem::take(&mut tables.raw_responses))?;
     tracing::info!(tenant = %ctx.tenant_id, subscriptions = subscriptions.len(), ?discovery, "collecting");
 
-    // Phase 1: resources and vault lists, per subscription.
+    // Phase 1: resources and vault lists, per subscription. Phase-2 work starts as soon as what it needs is known,
+    // while other subscriptions are still being collected: every key a subscription's bindings name (latest
+    // version, versions, rotation policy), and the role assignments of a vault once it is both listed and in use.
     let bar = progress(subscriptions.len() as u64, "resources");
     let on_subscription = || bar.inc(1);
-    discovery::phase_one(client, ctx, &subscriptions, discovery, &mut tables, on_raw, &on_subscription).await?;
+    let (work_tx, work_rx) = futures::channel::mpsc::unbounded::<Prefetch>();
+    let prefetched = work_rx
+        .map(|work| collect_vault::collect::prefetch(client, ctx, work))
+        .buffer_unordered(KEY_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let spool_now = &mut *on_raw;
+    let phase_one = async {
+        let mut keys_started: HashSet<(String, String)> = HashSet::new();
+        let mut listed_vaults: HashMap<String, String> = HashMap::new();
+        let mut vaults_in_use: HashSet<String> = HashSet::new();
+        let mut vaults_started: HashSet<String> = HashSet::new();
+        let mut on_rows = move |t: &mut Tables| -> Result<()> {
+            spool_now(std::mem::take(&mut t.raw_responses))?;
+            // The receiver lives until every sender is gone; a send cannot fail before that.
+            for key in key_demand(t).keys() {
+                if keys_started.insert(key.key_join()) {
+                    vaults_in_use.insert(key.vault_uri.clone());
+                    let _ = work_tx.unbounded_send(Prefetch::Key(key.clone()));
+                }
+            }
+            for v in &t.key_vaults {
+                listed_vaults.insert(v.vault_uri.clone(), v.resource_id_original.clone());
+            }
+            for (vault_uri, resource_id_original) in &listed_vaults {
+                if vaults_in_use.contains(vault_uri) && vaults_started.insert(vault_uri.clone()) {
+                    let work = Prefetch::VaultAssignments {
+                        vault_uri: vault_uri.clone(),
+                        resource_id_original: resource_id_original.clone(),
+                    };
+                    let _ = work_tx.unbounded_send(work);
+                }
+            }
+            Ok(())
+        };
+        // `on_rows` (and the sender in it) is dropped when this block ends, which ends the prefetching.
+        discovery::phase_one(client, ctx, &subscriptions, discovery, &mut tables, &mut on_rows, &on_subscription).await
+    };
+    let (collected, early_reads) = futures::join!(phase_one, prefetched);
+    collected?;
     bar.finish_and_clear();
+    tracing::info!(bindings = tables.cmk_bindings.len(), prefetched = early_reads.len(), "phase 1 done");
     // Disks, VM disks and AKS node pools hold no key of their own: they take it from their encryption set,
     // joined over the whole tenant's rows.
     collect_disk::link::link_through_encryption_sets(&mut tables);
 
-    // Phase 2: every distinct vault and key, once.
+    // Phase 2: role assignments of every vault in use, keys not read yet, versions in use no list showed.
     let demand = key_demand(&tables);
-    let bar = progress(demand.len() as u64, "keys and vaults");
+    let early_keys = early_reads.iter().filter(|r| matches!(r, Prefetched::Key(_))).count();
+    let bar = progress(demand.len().saturating_sub(early_keys) as u64, "keys and vaults");
     let on_key_done = || bar.inc(1);
-    let mut vault_side = collect_vault::collect::collect(client, ctx, &tables, &demand, &on_key_done).await;
+    let mut vault_side =
+        collect_vault::collect::collect(client, ctx, &tables, &demand, early_reads, &on_key_done).await;
     bar.finish_and_clear();
     on_raw(std::mem::take(&mut vault_side.raw_responses))?;
     tables.append(vault_side);
-    tracing::info!(keys = bar.position(), "vault phase done");
+    tracing::info!(keys = demand.len(), "vault phase done");
 
     tables.cmk_chain = evidence::chain::build_chain(&tables, ctx.taken_at);
+    tracing::info!("chain joined");
     tables.sort_and_dedup();
+    tracing::info!(chain = tables.cmk_chain.len(), "chain built");
     Ok((tables, subscriptions))
 }
 
@@ -430,11 +491,14 @@ pub(crate) async fn collect_and_package(
         .with_context(|| format!("creating the raw-response spool in {}", out.display()))?;
     let mut spool =
         |rows: Vec<evidence::RawResponseRow>| -> Result<()> { raw.extend(rows).context("spooling raw responses") };
+    let clock = std::time::Instant::now();
     let (mut tables, subscriptions) = collect_tenant_with(client, ctx, subscriptions, discovery, &mut spool).await?;
+    let collect_seconds = clock.elapsed().as_secs_f64();
     let cloud = client.cloud().name.clone();
     let target = package::Target { out, signer, policy };
     let (package_dir, files) =
         package::write_package(Some(client), ctx, &cloud, &subscriptions, started_at, &mut tables, raw, &target)
             .await?;
-    Ok(TenantRun { tables, package_dir, files, throttling: Some(client.throttle_stats()) })
+    let timings = Timings { collect_seconds, package_seconds: clock.elapsed().as_secs_f64() - collect_seconds };
+    Ok(TenantRun { tables, package_dir, files, throttling: Some(client.throttle_stats()), timings: Some(timings) })
 }

@@ -41,6 +41,8 @@ struct RunDocument<'a> {
     /// What azure-rest's limiter saw: 429s, 503s, retries, pauses and quota waits per scope kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     throttling: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timings: Option<crate::run::Timings>,
     #[serde(flatten)]
     extra: BTreeMap<&'a str, serde_json::Value>,
 }
@@ -58,6 +60,7 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
             coverage: &t.coverage,
             collection_failures: run.failure_count(),
             throttling,
+            timings: run.timings,
             extra: extra.into_iter().collect(),
         };
         let stdout = std::io::stdout();
@@ -73,8 +76,12 @@ pub(crate) fn print_run(run: &TenantRun, json: bool, extra: Option<(&str, serde_
         run.files.iter().filter(|f| !f.table.is_empty()).map(|f| format!("{} {}", f.table, f.rows)).collect();
     println!("Rows: {}\n", counts.join(", "));
     if let Some(throttling) = &throttling {
-        println!("Throttling: {}\n", throttling.replace('\n', "; "));
+        println!("Throttling: {}", throttling.replace('\n', "; "));
     }
+    if let Some(t) = &run.timings {
+        println!("Timing: collected in {:.1} s, package written in {:.1} s", t.collect_seconds, t.package_seconds);
+    }
+    println!();
     println!(
         "{:<24} {:<14} {:<10} {:<16} {:<14} {:<10} {:<10} {:<10} {:<5} {:<5} {:<5} CHAIN",
         "RESOURCE", "SCOPE", "KEYS", "VAULT", "KEY", "CONFIGURED", "IN USE", "LATEST", "ROLE", "SOFTD", "PURGE"

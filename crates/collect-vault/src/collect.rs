@@ -37,6 +37,11 @@ impl KeyDemand {
         }
     }
 
+    /// Every distinct key (without version).
+    pub fn keys(&self) -> impl Iterator<Item = &KeyReference> {
+        self.keys.values().map(|(key, _)| key)
+    }
+
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -172,8 +177,23 @@ enum AssignmentTarget {
     Hsm { hsm_uri: String },
 }
 
-/// Latest version, every version, missing in-use versions and rotation policy of one key.
-async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference, in_use: BTreeSet<String>) -> Tables {
+/// What [`read_key`] read of one key.
+#[derive(Debug)]
+pub struct KeyRead {
+    /// The key, without version.
+    pub key: KeyReference,
+    /// Its rows: `keys`, `key_versions`, `rotation_policies`, coverage and raw responses.
+    pub tables: Tables,
+    /// Lower-case versions it has rows for.
+    pub versions: BTreeSet<String>,
+    /// Whether the key itself could be read; without it nothing more is asked of the vault.
+    pub reachable: bool,
+}
+
+/// Latest version, every version and the rotation policy of one key: what needs no other context, so it can
+/// start as soon as the first resource naming the key is found. The versions resources use but the list lacks
+/// are read afterwards ([`read_versions_in_use`]).
+pub async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference) -> KeyRead {
     let mut tables = Tables::default();
     let key_id = key.key_id();
     let coverage_id = key_id.to_ascii_lowercase();
@@ -212,7 +232,7 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
                 &key_id,
             ));
             // Without the key itself the rest of its chain cannot be read either; don't spend quota on it.
-            return tables;
+            return KeyRead { key, tables, versions: BTreeSet::new(), reachable: false };
         }
     };
     let latest_version = latest.as_ref().map(|v| v.version.clone());
@@ -253,45 +273,7 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
         versions.entry(latest.version.to_ascii_lowercase()).or_insert(latest);
     }
 
-    // Versions in use that the listing did not show (listing failed, or the version is gone).
-    let missing: Vec<String> = in_use.into_iter().filter(|v| !versions.contains_key(v)).collect();
-    for version in &missing {
-        let versioned = key.versioned_key_id(version);
-        match client.kv_get_key(&key.vault_uri, &key.key_name, Some(version)).await {
-            Ok(f) => {
-                tables.raw_responses.push(raw(ctx, &f));
-                if let Some(body) =
-                    parse_json(ctx, &f, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &mut tables)
-                {
-                    match key_bundle(ctx, &body, false, &f.sha256) {
-                        Ok((_, row)) => {
-                            versions.insert(version.clone(), row);
-                        }
-                        Err(e) => tables.coverage.push(ctx.coverage(
-                            CoverageStatus::Error,
-                            resource_types::KEY_VERSIONS,
-                            None,
-                            Some(&versioned.to_ascii_lowercase()),
-                            format!("key version {versioned} could not be read from the vault's answer: {e}"),
-                        )),
-                    }
-                }
-            }
-            Err(error) => {
-                let what = format!("reading key version {versioned}, which a resource uses");
-                let id = versioned.to_ascii_lowercase();
-                tables.coverage.push(failure_row(
-                    ctx,
-                    &error,
-                    resource_types::KEY_VERSIONS,
-                    None,
-                    Some(&id),
-                    &what,
-                    &versioned,
-                ));
-            }
-        }
-    }
+    let seen: BTreeSet<String> = versions.keys().cloned().collect();
     tables.key_versions.extend(versions.into_values());
 
     // Rotation policy.
@@ -327,25 +309,129 @@ async fn read_key(client: &AzureClient, ctx: &SnapshotContext, key: KeyReference
             ));
         }
     }
+    KeyRead { key, tables, versions: seen, reachable: true }
+}
+
+/// Reads, one by one, the versions of `key` that resources use (`in_use`, lower case) but its version list did
+/// not show (the list failed, or the version is gone): each is a `key_versions` row or a coverage row.
+pub async fn read_versions_in_use(
+    client: &AzureClient,
+    ctx: &SnapshotContext,
+    key: &KeyReference,
+    missing: &[String],
+) -> Tables {
+    let mut tables = Tables::default();
+    let key_id = key.key_id();
+    let coverage_id = key_id.to_ascii_lowercase();
+    for version in missing {
+        let versioned = key.versioned_key_id(version);
+        match client.kv_get_key(&key.vault_uri, &key.key_name, Some(version)).await {
+            Ok(f) => {
+                tables.raw_responses.push(raw(ctx, &f));
+                if let Some(body) =
+                    parse_json(ctx, &f, resource_types::KEY_VERSIONS, None, Some(&coverage_id), &mut tables)
+                {
+                    match key_bundle(ctx, &body, false, &f.sha256) {
+                        Ok((_, row)) => tables.key_versions.push(row),
+                        Err(e) => tables.coverage.push(ctx.coverage(
+                            CoverageStatus::Error,
+                            resource_types::KEY_VERSIONS,
+                            None,
+                            Some(&versioned.to_ascii_lowercase()),
+                            format!("key version {versioned} could not be read from the vault's answer: {e}"),
+                        )),
+                    }
+                }
+            }
+            Err(error) => {
+                let what = format!("reading key version {versioned}, which a resource uses");
+                let id = versioned.to_ascii_lowercase();
+                tables.coverage.push(failure_row(
+                    ctx,
+                    &error,
+                    resource_types::KEY_VERSIONS,
+                    None,
+                    Some(&id),
+                    &what,
+                    &versioned,
+                ));
+            }
+        }
+    }
     tables
 }
 
-/// Runs the vault phase: role assignments of every vault in use and every key in `demand`, each exactly once.
-/// `listed` holds the vaults and HSMs [`collect_subscription`] found (its `key_vaults` and `managed_hsms`); a vault in
-/// use that is not among them gets a `not_found` coverage row. `on_key_done` is called after each key (for
-/// progress). Returns only the rows it adds.
+/// Vault-phase work that can start before phase 1 has ended, as soon as what it needs is known.
+#[derive(Debug, Clone)]
+pub enum Prefetch {
+    /// A key some resource uses: [`read_key`].
+    Key(KeyReference),
+    /// The role assignments of a Key Vault in use whose ARM resource was listed.
+    VaultAssignments {
+        /// The vault URI as [`KeyReference::vault_uri`] spells it.
+        vault_uri: String,
+        /// The vault's ARM id as listed.
+        resource_id_original: String,
+    },
+}
+
+/// What a [`Prefetch`] read.
+#[derive(Debug)]
+pub enum Prefetched {
+    /// A key's reads.
+    Key(KeyRead),
+    /// A vault's role assignments (rows, coverage, raw responses).
+    VaultAssignments {
+        /// The vault URI.
+        vault_uri: String,
+        /// What was read.
+        tables: Tables,
+    },
+}
+
+/// Runs one [`Prefetch`].
+pub async fn prefetch(client: &AzureClient, ctx: &SnapshotContext, work: Prefetch) -> Prefetched {
+    match work {
+        Prefetch::Key(key) => Prefetched::Key(read_key(client, ctx, key).await),
+        Prefetch::VaultAssignments { vault_uri, resource_id_original } => {
+            let tables = list_assignments(client, ctx, AssignmentTarget::Vault { resource_id_original }).await;
+            Prefetched::VaultAssignments { vault_uri, tables }
+        }
+    }
+}
+
+/// Finishes the vault phase: role assignments of every vault in use not among `prefetched`; every key of
+/// `demand` that is not among `prefetched` (the work done while phase 1 was still running) read now; then, for every reachable key, the versions
+/// resources use that its version list did not show. `listed` holds the vaults and HSMs [`collect_subscription`]
+/// found (its `key_vaults` and `managed_hsms`); a vault in use that is not among them gets a `not_found` coverage
+/// row. `on_key_done` is called after each key read here (for progress). Returns the rows of `read` and its own.
 pub async fn collect(
     client: &AzureClient,
     ctx: &SnapshotContext,
     listed: &Tables,
     demand: &KeyDemand,
+    prefetched: Vec<Prefetched>,
     on_key_done: &(dyn Fn() + Sync),
 ) -> Tables {
     let mut tables = Tables::default();
+    let mut read = Vec::new();
+    let mut vaults_read = BTreeSet::new();
+    for done in prefetched {
+        match done {
+            Prefetched::Key(r) => read.push(r),
+            Prefetched::VaultAssignments { vault_uri, tables: t } => {
+                vaults_read.insert(vault_uri);
+                tables.append(t);
+            }
+        }
+    }
 
     // Vaults in use: found in the lists, or named as missing.
     let mut targets = Vec::new();
     for (host, (kind, vault_uri, key_count)) in demand.vault_hosts() {
+        if vaults_read.contains(&vault_uri) {
+            continue;
+        }
         let found = match kind {
             VaultKind::KeyVault => listed
                 .key_vaults
@@ -380,25 +466,45 @@ pub async fn collect(
             }
         }
     }
-    let assignments: Vec<Tables> = futures::stream::iter(targets)
+    let assignments = futures::stream::iter(targets)
         .map(|t| list_assignments(client, ctx, t))
         .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect::<Vec<Tables>>();
+
+    // Keys nobody started yet.
+    let started: BTreeSet<(String, String)> = read.iter().map(|r| r.key.key_join()).collect();
+    let unread: Vec<KeyReference> =
+        demand.keys.iter().filter(|(join, _)| !started.contains(*join)).map(|(_, (key, _))| key.clone()).collect();
+    let late = futures::stream::iter(unread)
+        .map(|key| async move {
+            let r = read_key(client, ctx, key).await;
+            on_key_done();
+            r
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<KeyRead>>();
+    let (assignments, late) = futures::join!(assignments, late);
     for t in assignments {
         tables.append(t);
     }
 
-    let keys: Vec<Tables> = futures::stream::iter(demand.keys.values().cloned())
-        .map(|(key, in_use)| async move {
-            let t = read_key(client, ctx, key, in_use).await;
-            on_key_done();
-            t
-        })
+    // Versions in use that no version list showed.
+    let mut gaps = Vec::new();
+    for r in read.into_iter().chain(late) {
+        let in_use = demand.keys.get(&r.key.key_join()).map(|(_, v)| v);
+        let missing: Vec<String> =
+            in_use.into_iter().flatten().filter(|v| r.reachable && !r.versions.contains(*v)).cloned().collect();
+        if !missing.is_empty() {
+            gaps.push((r.key.clone(), missing));
+        }
+        tables.append(r.tables);
+    }
+    let versions: Vec<Tables> = futures::stream::iter(&gaps)
+        .map(|(key, missing)| read_versions_in_use(client, ctx, key, missing))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    for t in keys {
+    for t in versions {
         tables.append(t);
     }
     tables

@@ -55,7 +55,7 @@ struct VaultSide<'a> {
     keys: HashMap<(String, String), &'a KeyRow>,
     versions: HashMap<(String, String, String), &'a KeyVersionRow>,
     policies: HashMap<(String, String), &'a RotationPolicyRow>,
-    assignments: HashMap<String, Vec<&'a RoleAssignmentRow>>,
+    assignments: HashMap<(String, String), Vec<&'a RoleAssignmentRow>>,
     access_policies: HashMap<String, Vec<&'a VaultAccessPolicyRow>>,
     /// Scopes (vault resource ids, HSM URIs) whose role assignments could not be read.
     unread_assignment_scopes: BTreeSet<String>,
@@ -80,9 +80,11 @@ impl<'a> VaultSide<'a> {
             .collect();
         let policies =
             t.rotation_policies.iter().filter_map(|p| Some((key_join_of(&p.key_vault_uri, &p.key_name)?, p))).collect();
-        let mut assignments: HashMap<String, Vec<&RoleAssignmentRow>> = HashMap::new();
+        // By queried scope and lower-case principal: a vault holds thousands of assignments, each binding needs
+        // only its identity's.
+        let mut assignments: HashMap<(String, String), Vec<&RoleAssignmentRow>> = HashMap::new();
         for a in &t.role_assignments {
-            assignments.entry(a.queried_scope.clone()).or_default().push(a);
+            assignments.entry((a.queried_scope.clone(), a.principal_id.to_ascii_lowercase())).or_default().push(a);
         }
         let mut access_policies: HashMap<String, Vec<&VaultAccessPolicyRow>> = HashMap::new();
         for p in &t.vault_access_policies {
@@ -299,7 +301,7 @@ fn crypto_access(
                 return None;
             }
             let target = format!("/keys/{}", key.key_name);
-            Some(matching_roles(side.assignments.get(&scope), &principal, &target))
+            Some(matching_roles(side.assignments.get(&(scope, principal.clone())), &principal, &target))
         }
         VaultKind::KeyVault => {
             let vault_id = vault_resource_id?;
@@ -311,7 +313,8 @@ fn crypto_access(
                     return None;
                 }
                 let target = format!("{vault_id}/keys/{}", key.key_name);
-                roles.extend(matching_roles(side.assignments.get(vault_id), &principal, &target));
+                let of_principal = side.assignments.get(&(vault_id.to_string(), principal.clone()));
+                roles.extend(matching_roles(of_principal, &principal, &target));
             }
             if rbac != Some(true) {
                 for p in side.access_policies.get(&key.vault_uri).into_iter().flatten() {
