@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Result;
-use azure_rest::{AzureClient, GraphPaging};
+use azure_rest::{AzureClient, Fetched, GraphPaging};
 use collect_common::{GraphListing, Listing, SubscriptionGrouper, graph_rows};
 use evidence::vocab::CoverageStatus;
 use evidence::{SnapshotContext, Tables};
@@ -25,7 +25,7 @@ use crate::inventory;
 
 /// Subscriptions collected at once. azure-rest's limiter keeps every subscription, vault and Graph within Azure's
 /// quotas, so this only bounds memory and open work.
-pub(crate) const SUBSCRIPTION_CONCURRENCY: usize = 16;
+const SUBSCRIPTION_CONCURRENCY: usize = 16;
 /// Subscriptions one Resource Graph query may name.
 const GRAPH_BATCH: usize = 1000;
 /// The resource type coverage rows about a Resource Graph query name.
@@ -227,7 +227,9 @@ async fn visible_subscriptions(
 }
 
 /// Pages the covered resources of `visible` and hands each subscription over as soon as its rows are complete. A
-/// failed page sends every subscription not yet complete to ARM. Returns false when the collectors stopped.
+/// failed page sends every subscription not yet complete to ARM. Returns false when the collectors stopped. The
+/// next page is asked for while the last one is still being split into rows: a query's pages come one after
+/// another, so any work between them would stretch the whole query.
 async fn read_resources(
     client: &AzureClient,
     ctx: &SnapshotContext,
@@ -235,66 +237,82 @@ async fn read_resources(
     query: &str,
     tx: &mut futures::channel::mpsc::Sender<Work>,
 ) -> bool {
-    let mut paging = GraphPaging::new(visible, query);
-    let mut grouper = SubscriptionGrouper::default();
-    let mut complete: BTreeSet<String> = BTreeSet::new();
-    loop {
-        match paging.next_page(client).await {
-            Ok(Some(page)) => {
-                let mut t = Tables::default();
-                let rows = graph_rows(ctx, &page, GRAPH_RESOURCE_TYPE, &mut t);
-                let mut finished = Vec::new();
-                for row in rows {
-                    match grouper.push(row) {
-                        Ok(Some(done)) => finished.push(done),
-                        Ok(None) => {}
-                        Err(row) => t.coverage.push(collect_common::item_error(
-                            ctx,
-                            GRAPH_RESOURCE_TYPE,
-                            None,
-                            row.id(),
-                            "a Resource Graph row names no subscription (neither subscriptionId nor an ARM id)".into(),
-                            row.status,
-                            &row.url,
-                        )),
-                    }
-                }
-                if tx.send(Work::Rows(Box::new(t))).await.is_err() {
-                    return false;
-                }
-                for (s, listing) in finished {
-                    complete.insert(s.clone());
-                    if tx.send(Work::Listed(s, listing)).await.is_err() {
-                        return false;
-                    }
-                }
-            }
-            Ok(None) => {
-                tracing::info!(pages = paging.pages(), "Resource Graph: covered resources read");
-                if let Some((s, listing)) = grouper.finish()
-                    && tx.send(Work::Listed(s, listing)).await.is_err()
-                {
-                    return false;
-                }
-                return true;
-            }
-            Err(e) => {
-                // The rows of the subscription being read, and every later one, are incomplete: ARM reads them.
-                let incomplete: Vec<&String> = visible.iter().filter(|s| !complete.contains(*s)).collect();
-                tracing::warn!(
-                    "Resource Graph stopped after {} page(s) ({e}); {} subscription(s) are listed with ARM instead",
-                    paging.pages(),
-                    incomplete.len()
-                );
-                for s in incomplete {
-                    if tx.send(Work::ArmFallback(s.clone())).await.is_err() {
-                        return false;
-                    }
-                }
-                return true;
+    let (mut page_tx, mut page_rx) = futures::channel::mpsc::channel::<Result<Fetched, azure_rest::Error>>(2);
+    let fetch = async move {
+        let mut paging = GraphPaging::new(visible, query);
+        loop {
+            let next = match paging.next_page(client).await {
+                Ok(Some(page)) => Ok(page),
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let failed = next.is_err();
+            // The receiver is gone only when the collectors stopped.
+            if page_tx.send(next).await.is_err() || failed {
+                return;
             }
         }
-    }
+    };
+    let split = async {
+        let mut grouper = SubscriptionGrouper::default();
+        let mut complete: BTreeSet<String> = BTreeSet::new();
+        let mut pages = 0usize;
+        while let Some(next) = page_rx.next().await {
+            let page = match next {
+                Ok(page) => page,
+                Err(e) => {
+                    // The rows of the subscription being read, and every later one, are incomplete: ARM reads them.
+                    let incomplete: Vec<&String> = visible.iter().filter(|s| !complete.contains(*s)).collect();
+                    tracing::warn!(
+                        "Resource Graph stopped after {pages} page(s) ({e}); {} subscription(s) are listed with ARM \
+                         instead",
+                        incomplete.len()
+                    );
+                    for s in incomplete {
+                        if tx.send(Work::ArmFallback(s.clone())).await.is_err() {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
+            };
+            pages += 1;
+            let mut t = Tables::default();
+            let rows = graph_rows(ctx, &page, GRAPH_RESOURCE_TYPE, &mut t);
+            let mut finished = Vec::new();
+            for row in rows {
+                match grouper.push(row) {
+                    Ok(Some(done)) => finished.push(done),
+                    Ok(None) => {}
+                    Err(row) => t.coverage.push(collect_common::item_error(
+                        ctx,
+                        GRAPH_RESOURCE_TYPE,
+                        None,
+                        row.id(),
+                        "a Resource Graph row names no subscription (neither subscriptionId nor an ARM id)".into(),
+                        row.status,
+                        &row.url,
+                    )),
+                }
+            }
+            if tx.send(Work::Rows(Box::new(t))).await.is_err() {
+                return false;
+            }
+            for (s, listing) in finished {
+                complete.insert(s.clone());
+                if tx.send(Work::Listed(s, listing)).await.is_err() {
+                    return false;
+                }
+            }
+        }
+        tracing::info!(pages, "Resource Graph: covered resources read");
+        match grouper.finish() {
+            Some((s, listing)) => tx.send(Work::Listed(s, listing)).await.is_ok(),
+            None => true,
+        }
+    };
+    let ((), read) = futures::join!(fetch, split);
+    read
 }
 
 /// Pages every resource of `visible` no collector covers into `not_assessed` coverage rows. When the query fails,

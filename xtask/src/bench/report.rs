@@ -1,8 +1,10 @@
 //! The bench's verdicts against DESIGN §10 and their two renderings: the table printed on the terminal and
-//! BENCHMARKS.md (numbers, machine, commands, how to reproduce).
+//! BENCHMARKS.md (numbers, machine, commands, how to reproduce). `--only collection` renders section 6 alone.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use super::collection::{self, Collection, CollectionRun};
 use super::diff::{DIFF_SQL_PATH, DiffData, DuckDiff, OurDiff};
 use super::hashing::HashTimings;
 use super::machine::Machine;
@@ -14,6 +16,10 @@ const WRITE_TARGET: f64 = 1.15;
 const MEMORY_TARGET_MIB: f64 = 64.0;
 const DIFF_TARGET: f64 = 0.85;
 const DIFF_MEMORY_TARGET_MIB: f64 = 1.25 * 1024.0;
+/// Collection wall time over the throttling floor.
+const COLLECT_TARGET: f64 = 1.20;
+/// Share of the collection's requests answered 429 (strictly below).
+const SHARE_429_TARGET: f64 = 0.01;
 /// Above this share of the machine used by other processes, the report warns that the numbers are skewed.
 const BUSY_WARNING: f64 = 0.05;
 
@@ -37,6 +43,7 @@ pub(crate) struct Report {
     pub(crate) diff_ours_others: f64,
     pub(crate) diff_duck: DuckDiff,
     pub(crate) diff_duck_others: f64,
+    pub(crate) collection: Collection,
 }
 
 /// One DESIGN §10 target and how this run did against it.
@@ -46,7 +53,8 @@ struct Verdict {
     target: String,
     measured: String,
     ratio: String,
-    met: bool,
+    /// `None` for an informational row (no target).
+    met: Option<bool>,
     /// When missed: by how much, and what would meet it.
     miss: String,
     /// What the measurements say about why, for a missed target.
@@ -87,7 +95,7 @@ impl Report {
                 target: format!("≥ {HASH_TARGET:.2}× openssl dgst -sha256 throughput"),
                 measured: format!("ours {ours_tp:.0} MiB/s, openssl {openssl_tp:.0} MiB/s"),
                 ratio: format!("{hash_ratio:.2}×"),
-                met: hash_ratio >= HASH_TARGET,
+                met: Some(hash_ratio >= HASH_TARGET),
                 miss: format!(
                     "hashing: ours/openssl throughput {hash_ratio:.2}× is {:.2}× below the ≥ {HASH_TARGET:.2}× target; \
                      ours must hash {:.0} % faster (≥ {:.0} MiB/s)",
@@ -105,7 +113,7 @@ impl Report {
                 target: format!("≤ {WRITE_TARGET:.2}× pyarrow's time"),
                 measured: format!("ours {ours_s:.2} s, pyarrow {py_s:.2} s"),
                 ratio: format!("{write_ratio:.2}×"),
-                met: write_ratio <= WRITE_TARGET,
+                met: Some(write_ratio <= WRITE_TARGET),
                 miss: format!(
                     "writing: ours/pyarrow time {write_ratio:.2}× is {:.2}× above the ≤ {WRITE_TARGET:.2}× target; \
                      ours must take {:.0} % less time (≤ {:.2} s)",
@@ -128,7 +136,7 @@ impl Report {
                 target: format!("≤ {MEMORY_TARGET_MIB:.0} MiB beyond the rows"),
                 measured: format!("{peak_mib:.1} MiB peak beyond {:.0} MiB of rows", mib(self.ours.rows_bytes as f64)),
                 ratio: format!("{:.2}× of target", peak_mib / MEMORY_TARGET_MIB),
-                met: peak_mib <= MEMORY_TARGET_MIB,
+                met: Some(peak_mib <= MEMORY_TARGET_MIB),
                 miss: format!(
                     "writer memory: {peak_mib:.1} MiB peak beyond the rows is {:.1} MiB over the ≤ {MEMORY_TARGET_MIB:.0} MiB target",
                     peak_mib - MEMORY_TARGET_MIB
@@ -146,6 +154,9 @@ impl Report {
             self.diff_verdict(),
             self.diff_memory_verdict(),
         ]
+        .into_iter()
+        .chain(collection_verdicts(&self.collection))
+        .collect()
     }
 
     fn diff_verdict(&self) -> Verdict {
@@ -158,7 +169,7 @@ impl Report {
             measured: format!("ours {ours:.2} s, DuckDB {duck:.2} s"),
             ratio: format!("{ratio:.2}×"),
             // The counts agree: the bench fails before the report otherwise.
-            met: ratio <= DIFF_TARGET,
+            met: Some(ratio <= DIFF_TARGET),
             miss: format!(
                 "diff: ours/DuckDB time {ratio:.2}× is {:.2}× above the ≤ {DIFF_TARGET:.2}× target; ours must take \
                  {:.0} % less time (≤ {:.2} s)",
@@ -190,7 +201,7 @@ impl Report {
             target: format!("≤ {:.2} GiB peak", DIFF_MEMORY_TARGET_MIB / 1024.0),
             measured: format!("{peak:.1} MiB peak"),
             ratio: format!("{:.2}× of target", peak / DIFF_MEMORY_TARGET_MIB),
-            met: peak <= DIFF_MEMORY_TARGET_MIB,
+            met: Some(peak <= DIFF_MEMORY_TARGET_MIB),
             miss: format!(
                 "diff memory: {peak:.1} MiB peak is {:.1} MiB over the ≤ {DIFF_MEMORY_TARGET_MIB:.0} MiB target",
                 peak - DIFF_MEMORY_TARGET_MIB
@@ -203,37 +214,29 @@ impl Report {
 
     /// The sentences naming each missed target, by how much.
     pub(crate) fn missed(&self) -> Vec<String> {
-        self.verdicts().into_iter().filter(|v| !v.met).map(|v| v.miss).collect()
+        self.verdicts().into_iter().filter(is_missed).map(|v| v.miss).collect()
     }
 
     fn busiest_phase(&self) -> f64 {
-        [self.hash_others, self.ours_others, self.pyarrow_others, self.diff_ours_others, self.diff_duck_others]
-            .into_iter()
-            .fold(0.0, f64::max)
+        let c = &self.collection;
+        [
+            self.hash_others,
+            self.ours_others,
+            self.pyarrow_others,
+            self.diff_ours_others,
+            self.diff_duck_others,
+            c.graph.others_share,
+            c.arm.others_share,
+            c.quarter.others_share,
+        ]
+        .into_iter()
+        .fold(0.0, f64::max)
     }
 
     /// The table printed on the terminal.
     pub(crate) fn text_table(&self) -> String {
         let verdicts = self.verdicts();
-        let rows: Vec<[String; 5]> =
-            std::iter::once(["benchmark", "target", "measured", "ratio", "met?"].map(String::from))
-                .chain(verdicts.iter().map(|v| {
-                    [v.name.clone(), v.target.clone(), v.measured.clone(), v.ratio.clone(), yes_no(v.met).to_string()]
-                }))
-                .collect();
-        let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-        let mut out = String::new();
-        for (i, row) in rows.iter().enumerate() {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
-                .collect();
-            let _ = writeln!(out, "{}", cells.join(" | ").trim_end());
-            if i == 0 {
-                let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
-            }
-        }
+        let mut out = verdict_table(&verdicts);
         let _ = writeln!(
             out,
             "\nfiles: ours {:.1} MiB, pyarrow {:.1} MiB; pyarrow read our file back: {} rows; process peak RSS (VmHWM) {}",
@@ -268,7 +271,8 @@ impl Report {
             percent(self.diff_ours_others),
             percent(self.diff_duck_others)
         );
-        for v in verdicts.iter().filter(|v| !v.met) {
+        let _ = writeln!(out, "{}", collection_summary(&self.collection));
+        for v in verdicts.iter().filter(|v| is_missed(v)) {
             let _ = writeln!(out, "MISSED {}\n  why: {}", v.miss, v.why);
         }
         out
@@ -293,20 +297,7 @@ impl Report {
             let _ = writeln!(w, "\n**Not DESIGN §10's sizes** (a trial run): do not quote these numbers.");
         }
         let _ = writeln!(w, "\n## Results\n");
-        let _ = writeln!(w, "| benchmark | target | measured | ratio | met? |");
-        let _ = writeln!(w, "|---|---|---|---|---|");
-        for v in &verdicts {
-            let _ = writeln!(w, "| {} | {} | {} | {} | {} |", v.name, v.target, v.measured, v.ratio, yes_no(v.met));
-        }
-        let missed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.met).collect();
-        if missed.is_empty() {
-            let _ = writeln!(w, "\nEvery target was met.");
-        } else {
-            let _ = writeln!(w, "\n**Missed targets**\n");
-            for v in missed {
-                let _ = writeln!(w, "- {}. Why: {}.", v.miss, v.why);
-            }
-        }
+        verdicts_markdown(w, &verdicts);
 
         let _ = writeln!(w, "\n## Machine\n");
         let _ = writeln!(w, "- CPU: {} ({} cores by `nproc`)", m.cpu_model, m.cores);
@@ -319,14 +310,18 @@ impl Report {
         );
         let _ = writeln!(
             w,
-            "- CPU used by other processes (share of all cores, from /proc/stat less this process and the openssl and \
-             python it ran): whole run {}, hashing {}, our write {}, pyarrow {}, our diff {}, DuckDB {}",
+            "- CPU used by other processes (share of all cores, from /proc/stat less this process and the openssl, \
+             python and cmk-evidence it ran): whole run {}, hashing {}, our write {}, pyarrow {}, our diff {}, DuckDB \
+             {}, collections {} / {} / {}",
             percent(m.others_share),
             percent(self.hash_others),
             percent(self.ours_others),
             percent(self.pyarrow_others),
             percent(self.diff_ours_others),
-            percent(self.diff_duck_others)
+            percent(self.diff_duck_others),
+            percent(self.collection.graph.others_share),
+            percent(self.collection.arm.others_share),
+            percent(self.collection.quarter.others_share)
         );
         if self.busiest_phase() > BUSY_WARNING || m.compilers_at_start > 0 {
             let _ = writeln!(
@@ -438,23 +433,31 @@ impl Report {
         );
 
         self.diff_markdown(w);
+        collection_markdown(w, &self.collection);
 
         let _ = writeln!(w, "\n## Reproduce\n");
         let _ = writeln!(
             w,
-            "```sh\ncargo xtask bench                       # DESIGN §10 sizes; rewrites this file\n\
-             cargo xtask bench --rows 100000 --hash-mib 64 --rounds 1   # a quick trial; report in target/bench/BENCHMARKS.md\n\
-             cargo test -p xtask                     # every diff class occurs; diff.sql agrees with the Differ on edge cases\n```\n"
+            "```sh\n\
+             cargo xtask bench                       # DESIGN §10 sizes; rewrites this file\n\
+             # a quick trial of every section; report in target/bench/BENCHMARKS.md:\n\
+             cargo xtask bench --rows 100000 --hash-mib 64 --rounds 1 --resources 5000 --keys 100 --subscriptions 10\n\
+             cargo xtask bench --only collection     # section 6 alone; report in target/bench/COLLECTION.md\n\
+             cargo test -p xtask                     # every diff class occurs; diff.sql agrees with the Differ on edge cases\n\
+             ```\n"
         );
         let _ = writeln!(
             w,
-            "`cargo xtask bench` needs `openssl` on PATH and a `python3` (it prepares `target/pyenv` with duckdb and \
-             pyarrow, as `cargo xtask pyenv` does), then runs `cargo run --release --locked --package xtask -- \
-             bench-run …`, so the measured code is optimised (release profile); `cargo xtask ci` stays a debug \
-             build. It exits non-zero only on an error (a tool missing, digests that disagree, pyarrow not reading \
-             every row, a package that does not verify, DuckDB's per-class counts differing from ours), never \
-             because a target was missed. Run it on an otherwise idle machine: on 2 cores a \
-             background build halves what either side gets. The commands measured, in order:\n"
+            "`cargo xtask bench` needs `openssl` on PATH, a `python3` (it prepares `target/pyenv` with duckdb and \
+             pyarrow, as `cargo xtask pyenv` does) and GNU time at `{}` (Debian/Ubuntu: `apt-get install time`); it \
+             builds xtask and the collector together in release (`cargo build --release --locked --package xtask \
+             --package cmk-evidence`) and runs `target/release/xtask bench-run …`, so the measured code is optimised \
+             (release profile); `cargo xtask ci` stays a debug build. It exits non-zero only on an error (a tool \
+             missing, digests that disagree, pyarrow not reading every row, a package that does not verify, DuckDB's \
+             per-class counts differing from ours, the collector exiting with other than 0 or 3), never because a \
+             target was missed. Run it on an otherwise idle machine: on 2 cores a background build halves what either \
+             side gets. The commands measured, in order:\n",
+            collection::GNU_TIME
         );
         let _ = writeln!(w, "1. ours: sha2 over 1 MiB reads; `bundle::HashingWriter`; `{}`", h.openssl_command);
         let _ = writeln!(w, "2. ours: `bundle::write_table` to `<scratch>/cmk_chain.parquet` × {}", self.rounds);
@@ -470,6 +473,13 @@ impl Report {
             "5. python: `duckdb.connect().execute(<{DIFF_SQL_PATH} filled in>)` (a `COPY (…) TO \
              '<scratch>/duck.parquet'`) × {}, then its rows counted per class",
             self.rounds
+        );
+        let _ = writeln!(
+            w,
+            "6. ours: `{} -f '%M %U %S' target/release/cmk-evidence collect … --discovery graph` against a fresh \
+             simulator of the estate, then `--discovery arm` on another, then `--discovery graph` on a quarter of \
+             the estate; once each",
+            collection::GNU_TIME
         );
         let _ = writeln!(w, "\nThe scratch directory is removed at the end of the run.");
         md
@@ -598,6 +608,637 @@ impl Report {
         let total: u64 = o.counts.iter().map(|(_, n)| n).sum();
         let _ = writeln!(w, "| **all bindings** | {} | {} |", count(total), count(d.rows));
     }
+}
+
+fn is_missed(v: &Verdict) -> bool {
+    v.met == Some(false)
+}
+
+fn met_text(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "—",
+    }
+}
+
+/// The verdicts as an aligned plain-text table.
+fn verdict_table(verdicts: &[Verdict]) -> String {
+    let rows: Vec<[String; 5]> =
+        std::iter::once(["benchmark", "target", "measured", "ratio", "met?"].map(String::from))
+            .chain(verdicts.iter().map(|v| {
+                [v.name.clone(), v.target.clone(), v.measured.clone(), v.ratio.clone(), met_text(v.met).to_string()]
+            }))
+            .collect();
+    let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join(" | ").trim_end());
+        if i == 0 {
+            let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
+        }
+    }
+    out
+}
+
+/// The results table of BENCHMARKS.md and the missed targets under it.
+fn verdicts_markdown(w: &mut String, verdicts: &[Verdict]) {
+    let _ = writeln!(w, "| benchmark | target | measured | ratio | met? |");
+    let _ = writeln!(w, "|---|---|---|---|---|");
+    for v in verdicts {
+        let _ = writeln!(w, "| {} | {} | {} | {} | {} |", v.name, v.target, v.measured, v.ratio, met_text(v.met));
+    }
+    let missed: Vec<&Verdict> = verdicts.iter().filter(|v| is_missed(v)).collect();
+    if missed.is_empty() {
+        let _ = writeln!(w, "\nEvery target was met.");
+    } else {
+        let _ = writeln!(w, "\n**Missed targets**\n");
+        for v in missed {
+            let _ = writeln!(w, "- {}. Why: {}.", v.miss, v.why);
+        }
+    }
+}
+
+/// `graph 100k`, `arm 100k`, `graph 25k`.
+fn run_label(r: &CollectionRun) -> String {
+    format!("{} {}", r.discovery.as_str(), short_count(r.size.resources))
+}
+
+fn rss_mib(r: &CollectionRun) -> f64 {
+    r.peak_rss_kib as f64 / 1024.0
+}
+
+fn latency_text(l: &azure_sim::Latency) -> String {
+    format!(
+        "ARM {} ms, Resource Graph page {} ms, Key Vault / Managed HSM operation {} ms, token {} ms",
+        l.arm.as_millis(),
+        l.graph.as_millis(),
+        l.key_vault.as_millis(),
+        l.token.as_millis()
+    )
+}
+
+/// The rule of each quota, as crates/azure-sim/src/quota.rs enforces it.
+fn quota_rule(kind: azure_sim::LimitKind) -> &'static str {
+    use azure_sim::LimitKind;
+    match kind {
+        LimitKind::ArmReads => {
+            "token bucket of 250 per subscription (tenant-level reads: one more bucket), refilled at 25 per second"
+        }
+        LimitKind::StorageList => "100 `storageAccounts` list requests (every page) per 5 minutes per subscription",
+        LimitKind::Graph => "15 queries (every page) per 5-second window per principal",
+        LimitKind::KeyVault => "4,000 operations per 10-second window per vault",
+        LimitKind::ManagedHsm => "1,100 operations per 1-second window per managed HSM",
+    }
+}
+
+fn route_groups_text(r: &CollectionRun) -> String {
+    r.route_groups().iter().map(|(g, n)| format!("{g} {}", count(*n))).collect::<Vec<_>>().join(", ")
+}
+
+fn limits_text(r: &CollectionRun) -> String {
+    r.limits_by_kind()
+        .iter()
+        .map(|(kind, (_, admitted, throttled))| {
+            format!("{kind} {} admitted / {} answered 429", count(*admitted), count(*throttled))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lost_text(r: &CollectionRun) -> String {
+    let per_type: Vec<String> = r
+        .types
+        .iter()
+        .filter(|t| t.lost() > 0)
+        .map(|t| format!("{} {} of {}", t.resource_type, count(t.lost() as u64), count(t.expected as u64)))
+        .collect();
+    if per_type.is_empty() { "none".to_string() } else { per_type.join(", ") }
+}
+
+/// Section 6's rows of the results table.
+fn collection_verdicts(c: &Collection) -> Vec<Verdict> {
+    let g = &c.graph;
+    let estate =
+        |r: &CollectionRun| format!("{} resources / {} keys", short_count(r.size.resources), short_count(r.size.keys));
+    let against_floor = |r: &CollectionRun| {
+        format!("ours {:.1} s, floor {:.1} s (set by {})", r.seconds, r.floor_seconds(), r.floor_bucket())
+    };
+    let ratio_text = |r: &CollectionRun| match r.ratio() {
+        Some(x) => format!("{x:.2}×"),
+        None => format!("n/a: floor {:.1} s, not meaningful", r.floor_seconds()),
+    };
+    let ratio = g.ratio().unwrap_or(0.0);
+    let share = g.share_429();
+    let runs = [&c.graph, &c.arm, &c.quarter];
+    let lost: usize = runs.iter().map(|r| r.lost_total()).sum();
+    let failures: usize = runs.iter().map(|r| r.failures.len()).sum();
+    let first_failures: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.failures.iter().map(move |f| (r, f)))
+        .take(3)
+        .map(|(r, f)| format!("{}: {} {} ({})", run_label(r), f.status, f.resource_type, f.reason))
+        .collect();
+    vec![
+        Verdict {
+            name: format!("collect {} (graph)", estate(g)),
+            target: format!("≤ {COLLECT_TARGET:.2}× the throttling floor"),
+            measured: against_floor(g),
+            ratio: ratio_text(g),
+            met: g.ratio().map(|r| r <= COLLECT_TARGET),
+            miss: format!(
+                "collection (graph): {:.1} s is {ratio:.2}× the throttling floor of {:.1} s, {:.2}× above the \
+                 ≤ {COLLECT_TARGET:.2}× target; the collector must take {:.0} % less time (≤ {:.1} s)",
+                g.seconds,
+                g.floor_seconds(),
+                ratio - COLLECT_TARGET,
+                (1.0 - COLLECT_TARGET / ratio.max(f64::MIN_POSITIVE)) * 100.0,
+                COLLECT_TARGET * g.floor_seconds()
+            ),
+            why: format!(
+                "the floor counts only the quota of the slowest bucket ({}); but one query's pages come one after \
+                 another (each `$skipToken` arrives with the page before), so the pages of the last quota window \
+                 still take their latency in turn after that window opens; the collector also waits for every \
+                 answer ({} requests: {}; latency {}), for its own CPU ({:.1} s user + {:.1} s system) and the \
+                 simulator's ({:.1} s) on {} cores, other processes took {} of the machine meanwhile{}; the same \
+                 estate with ARM discovery, which no quota slows, took {:.1} s (see section 6)",
+                g.floor_bucket(),
+                count(g.stats.requests),
+                route_groups_text(g),
+                latency_text(&c.latency),
+                g.user_seconds,
+                g.system_seconds,
+                g.simulator_cpu_seconds,
+                c.cores,
+                percent(g.others_share),
+                match g.stats.throttled_429 {
+                    0 => String::new(),
+                    n => format!(", and it repeated the {} requests answered 429", count(n)),
+                },
+                c.arm.seconds
+            ),
+        },
+        Verdict {
+            name: "of which collecting (graph)".to_string(),
+            target: "informational: the run above without writing the package".to_string(),
+            measured: match (g.collect_seconds, g.package_seconds) {
+                (Some(c), Some(p)) => format!(
+                    "{c:.1} s collecting (every request answered, chain joined), then {p:.1} s writing the package \
+                     (findings, tables, reports, manifest)"
+                ),
+                _ => "the collector printed no Timing line".to_string(),
+            },
+            ratio: match g.collect_seconds {
+                Some(c) if g.floor_seconds() > 0.0 => format!("{:.2}× the floor", c / g.floor_seconds()),
+                _ => "n/a".to_string(),
+            },
+            met: None,
+            miss: String::new(),
+            why: String::new(),
+        },
+        Verdict {
+            name: "429 share (graph)".to_string(),
+            target: format!("< {:.0} % of requests", SHARE_429_TARGET * 100.0),
+            measured: format!(
+                "{} of {} requests answered 429 ({:.2} %)",
+                count(g.stats.throttled_429),
+                count(g.stats.requests),
+                share * 100.0
+            ),
+            ratio: format!("{:.2}× of target", share / SHARE_429_TARGET),
+            met: Some(share < SHARE_429_TARGET),
+            miss: format!(
+                "429 share (graph): {:.2} % of the {} requests were answered 429, {:.2} points over the < {:.0} % \
+                 target; fewer than {} 429s would meet it",
+                share * 100.0,
+                count(g.stats.requests),
+                (share - SHARE_429_TARGET) * 100.0,
+                SHARE_429_TARGET * 100.0,
+                count((g.stats.requests as f64 * SHARE_429_TARGET).ceil() as u64)
+            ),
+            why: format!(
+                "per quota: {}; azure-rest's limiter (crates/azure-rest/src/limiter.rs) paces each bucket from \
+                 Azure's quota headers and halves a scope's concurrency on a 429, so these are requests it let \
+                 reach a bucket that was already empty",
+                limits_text(g)
+            ),
+        },
+        Verdict {
+            name: "resources lost".to_string(),
+            target: "0, and no failure coverage rows".to_string(),
+            measured: format!(
+                "{}; failure coverage rows {}",
+                runs.iter()
+                    .map(|r| format!(
+                        "{} {} of {}",
+                        run_label(r),
+                        count(r.lost_total() as u64),
+                        count(r.expected_total() as u64)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                runs.iter().map(|r| count(r.failures.len() as u64)).collect::<Vec<_>>().join(" / ")
+            ),
+            ratio: "—".to_string(),
+            met: Some(lost == 0 && failures == 0),
+            miss: format!(
+                "resources lost: {} listed resources missing from the packages ({}) and {} failure coverage rows \
+                 (exit codes {})",
+                count(lost as u64),
+                runs.iter().map(|r| format!("{}: {}", run_label(r), lost_text(r))).collect::<Vec<_>>().join("; "),
+                count(failures as u64),
+                runs.iter().map(|r| r.exit_code.to_string()).collect::<Vec<_>>().join(" / ")
+            ),
+            why: if first_failures.is_empty() {
+                "no coverage row explains them: the package neither holds a row for them nor says why (per-type \
+                 counts in section 6)"
+                    .to_string()
+            } else {
+                format!("the first failure rows: {}", first_failures.join("; "))
+            },
+        },
+        Verdict {
+            name: "collector memory".to_string(),
+            target: "report it (raw responses spooled to disk)".to_string(),
+            measured: format!(
+                "peak RSS {:.0} MiB at {}, {:.0} MiB at {}{}",
+                rss_mib(&c.quarter),
+                short_count(c.quarter.size.resources),
+                rss_mib(g),
+                short_count(g.size.resources),
+                c.rss_bytes_per_resource()
+                    .map(|b| format!(" ({b:.0} bytes per resource between them)"))
+                    .unwrap_or_default()
+            ),
+            ratio: "—".to_string(),
+            met: None,
+            miss: String::new(),
+            why: String::new(),
+        },
+        Verdict {
+            name: format!("collect {} (ARM discovery)", estate(&c.arm)),
+            target: "informational".to_string(),
+            measured: format!(
+                "{}; {} requests, {} answered 429",
+                against_floor(&c.arm),
+                count(c.arm.stats.requests),
+                count(c.arm.stats.throttled_429)
+            ),
+            ratio: ratio_text(&c.arm),
+            met: None,
+            miss: String::new(),
+            why: String::new(),
+        },
+    ]
+}
+
+/// Section 6 on the terminal, below the table.
+fn collection_summary(c: &Collection) -> String {
+    let mut out = String::new();
+    for r in [&c.graph, &c.arm, &c.quarter] {
+        let _ = writeln!(
+            out,
+            "collection {}: {:.1} s (floor {:.1} s, set by {}), {} requests, {} answered 429, peak RSS {:.0} MiB, \
+             exit {}, {} resources lost, {} failure coverage rows",
+            run_label(r),
+            r.seconds,
+            r.floor_seconds(),
+            r.floor_bucket(),
+            count(r.stats.requests),
+            count(r.stats.throttled_429),
+            rss_mib(r),
+            r.exit_code,
+            count(r.lost_total() as u64),
+            r.failures.len()
+        );
+    }
+    let _ = write!(out, "collection section: {:.0} s in all (generating the estates included)", c.seconds);
+    out
+}
+
+/// Section 6 of BENCHMARKS.md: collecting the generated estate against the throttling floor.
+fn collection_markdown(w: &mut String, c: &Collection) {
+    let g = &c.graph;
+    let runs = [&c.graph, &c.arm, &c.quarter];
+    let _ = writeln!(w, "\n## 6. Collecting a {}-resource estate\n", short_count(g.size.resources));
+    let listed = |ty: &str| g.types.iter().find(|t| t.resource_type == ty).map_or(0, |t| t.expected);
+    let _ = writeln!(
+        w,
+        "**Estate.** `azure_sim::Scenario::generated(EstateSize {{ resources: {}, keys: {}, subscriptions: {} }})` \
+         (crates/azure-sim/src/generated.rs), built in memory in {:.2} s (untimed): {} resources that get a \
+         `cmk_bindings` row, spread evenly over {} subscriptions in three regions, about 80 % of the storage \
+         accounts, SQL servers and registries on a customer-managed key; {} keys of three versions each in {} of \
+         up to 100 keys; every 20th key has a newest version not yet adopted, every 50th identity lacks its crypto \
+         role. Its ARM lists return {} resources in all (`Scenario::resource_counts`, the vaults and user-assigned \
+         identities included), per type in the last table below. **Latency** (`Latency::azure_like()`, added to \
+         every answer in the request's own task, so concurrent requests overlap): {}. The simulator serves ARM lists \
+         in pages of {} (`SimOptions::page_size`) and Resource Graph in pages of 1,000.\n",
+        g.size.resources,
+        g.size.keys,
+        g.size.subscriptions,
+        c.generate_seconds,
+        count(g.size.resources as u64),
+        g.size.subscriptions,
+        count(g.size.keys as u64),
+        plural(listed("microsoft.keyvault/vaults"), "vault"),
+        count(g.expected_total() as u64),
+        latency_text(&c.latency),
+        collection::PAGE_SIZE
+    );
+    let _ = writeln!(
+        w,
+        "**Throttling** (crates/azure-sim/src/quota.rs, always on; a request over a quota is answered 429 with \
+         `Retry-After`), each quota with a bucket per key:\n"
+    );
+    for kind in [
+        azure_sim::LimitKind::ArmReads,
+        azure_sim::LimitKind::StorageList,
+        azure_sim::LimitKind::Graph,
+        azure_sim::LimitKind::KeyVault,
+        azure_sim::LimitKind::ManagedHsm,
+    ] {
+        let _ = writeln!(w, "- `{kind}`: {}", quota_rule(kind));
+    }
+    let _ = writeln!(
+        w,
+        "\n**The throttling floor** is `SimStats::throttling_floor()` over the simulator's counters after the run: \
+         for every bucket, the least wall time its rule allows for the requests it admitted — a token bucket of \
+         capacity C refilled at r per second `max(0, (n − C) / r)`, a fixed window of W requests per T \
+         `⌊(n − 1) / W⌋ × T` — and the largest of these, with the bucket that sets it. It is counted from the \
+         requests the collector actually made, so a collector that asks more than it needs raises its own floor: \
+         the request counts are below. A floor under a second means no bucket ever had to make anyone wait; a \
+         ratio to it says nothing then (\"not meaningful\").\n"
+    );
+    let _ = writeln!(
+        w,
+        "**The collector** is the release binary, a process of its own (so its peak RSS excludes the simulator, \
+         which serves from the xtask process on a multi-threaded tokio runtime): `{} -f '%M %U %S' -o <file> \
+         target/release/cmk-evidence collect --tenant {} --credential client-secret --simulator 127.0.0.1:<port> \
+         --snapshot-time {} --out <scratch>/collect-<discovery>-<resources> --discovery graph|arm` with \
+         `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` and `RUST_LOG=warn` (every other `AZURE_*` variable removed), \
+         stdout and stderr to files. Wall time is from spawn to exit, one run each (no best-of); peak RSS is GNU \
+         time's `%M` (the kernel's maximum resident set size of the process, KiB). Each run has a fresh simulator, \
+         so fresh quota buckets: Resource Graph on the estate (the target), ARM discovery on the same estate \
+         (informational), Resource Graph on a quarter of it ({} / {} / {}) for memory growth. The whole section took \
+         {:.0} s.\n",
+        collection::GNU_TIME,
+        c.tenant,
+        c.snapshot_time,
+        count(c.quarter.size.resources as u64),
+        count(c.quarter.size.keys as u64),
+        c.quarter.size.subscriptions,
+        c.seconds
+    );
+
+    let _ = writeln!(
+        w,
+        "| run | wall | throttling floor (set by) | wall / floor | requests | answered 429 | 429 share | peak RSS | \
+         collector CPU (user + sys) | simulator CPU | exit | package (raw_responses) | other processes |"
+    );
+    let _ = writeln!(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in runs {
+        let _ = writeln!(
+            w,
+            "| {} | {:.1} s | {:.1} s ({}) | {} | {} | {} | {:.2} % | {:.0} MiB | {:.1} s + {:.1} s | {:.1} s | {} | \
+             {:.1} MiB ({:.1} MiB) | {} |",
+            run_label(r),
+            r.seconds,
+            r.floor_seconds(),
+            r.floor_bucket(),
+            r.ratio().map(|x| format!("{x:.2}×")).unwrap_or_else(|| "not meaningful".to_string()),
+            count(r.stats.requests),
+            count(r.stats.throttled_429),
+            r.share_429() * 100.0,
+            rss_mib(r),
+            r.user_seconds,
+            r.system_seconds,
+            r.simulator_cpu_seconds,
+            r.exit_code,
+            mib(r.package_bytes as f64),
+            mib(r.raw_responses_bytes as f64),
+            percent(r.others_share)
+        );
+    }
+
+    let _ = writeln!(
+        w,
+        "\nRequests per route group (`SimStats::by_route`; Key Vault counts include the 401 authentication \
+         challenges, {} in the graph run):\n",
+        count(g.stats.unauthenticated_401)
+    );
+    let _ = writeln!(w, "| route group | {} |", runs.map(run_label).join(" | "));
+    let _ = writeln!(w, "|---|---:|---:|---:|");
+    let groups: BTreeSet<&str> = runs.iter().flat_map(|r| r.route_groups().into_iter().map(|(g, _)| g)).collect();
+    for group in collection::ROUTE_GROUPS.iter().filter(|g| groups.contains(*g)) {
+        let cells: Vec<String> = runs
+            .iter()
+            .map(|r| count(r.route_groups().iter().find(|(g, _)| g == group).map_or(0, |(_, n)| *n)))
+            .collect();
+        let _ = writeln!(w, "| {group} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(w, "| **all** | {} |", runs.map(|r| count(r.stats.requests)).join(" | "));
+    let mut routes: Vec<(&String, &u64)> = g.stats.by_route.iter().collect();
+    routes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let _ = writeln!(
+        w,
+        "\nEvery route of the {} run: {}.",
+        run_label(g),
+        routes.iter().map(|(r, n)| format!("`{r}` {}", count(**n))).collect::<Vec<_>>().join(", ")
+    );
+
+    let _ = writeln!(w, "\nPer quota: buckets used, requests admitted / answered 429 (`SimStats::limits`):\n");
+    let _ = writeln!(w, "| quota | {} |", runs.map(run_label).join(" | "));
+    let _ = writeln!(w, "|---|---:|---:|---:|");
+    let kinds: BTreeSet<azure_sim::LimitKind> = runs.iter().flat_map(|r| r.limits_by_kind().into_keys()).collect();
+    for kind in kinds {
+        let cells: Vec<String> = runs
+            .iter()
+            .map(|r| match r.limits_by_kind().get(&kind) {
+                Some((buckets, admitted, throttled)) => {
+                    format!("{}: {} / {}", plural(*buckets, "bucket"), count(*admitted), count(*throttled))
+                }
+                None => "—".to_string(),
+            })
+            .collect();
+        let _ = writeln!(w, "| `{kind}` | {} |", cells.join(" | "));
+    }
+
+    let _ = writeln!(
+        w,
+        "\n**Resources lost.** Per ARM type, what the estate's ARM lists return (`Scenario::resource_counts`) \
+         against what the package accounts for: distinct `resource_id`s of that type in the resource tables ({}) \
+         and in `not_assessed` / `not_supported` coverage rows (a resource the tool saw and says it does not \
+         assess). Lost = listed − found. Failure coverage rows (status {}) per run: {}; coverage rows by status: {}.\n",
+        collection::RESOURCE_TABLES.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+        collection::FAILURE_STATUSES.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+        runs.iter().map(|r| format!("{} {}", run_label(r), r.failures.len())).collect::<Vec<_>>().join(", "),
+        runs.iter()
+            .map(|r| {
+                let by: Vec<String> =
+                    r.coverage_by_status.iter().map(|(s, n)| format!("{s} {}", count(*n as u64))).collect();
+                format!("{} {}", run_label(r), if by.is_empty() { "none".to_string() } else { by.join(", ") })
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let _ = writeln!(
+        w,
+        "| ARM type | listed | found ({}) | found ({}) | with `cmk_bindings` rows ({}) | held in | listed / found ({}) | lost |",
+        run_label(&c.graph),
+        run_label(&c.arm),
+        run_label(&c.graph),
+        run_label(&c.quarter)
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---|---:|---:|");
+    let types: BTreeSet<&str> = runs.iter().flat_map(|r| r.types.iter().map(|t| t.resource_type.as_str())).collect();
+    for ty in types {
+        let of = |r: &CollectionRun| r.types.iter().find(|t| t.resource_type == ty).cloned();
+        let (gt, at, qt) = (of(&c.graph), of(&c.arm), of(&c.quarter));
+        let n = |t: &Option<collection::TypeCount>, f: fn(&collection::TypeCount) -> usize| {
+            count(t.as_ref().map_or(0, f) as u64)
+        };
+        let lost = [&gt, &at, &qt].iter().map(|t| t.as_ref().map_or(0, |t| t.lost())).sum::<usize>();
+        let held_in = gt
+            .as_ref()
+            .map(|t| t.held_in.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "| {ty} | {} | {} | {} | {} | {} | {} / {} | {} |",
+            n(&gt, |t| t.expected),
+            n(&gt, |t| t.found),
+            n(&at, |t| t.found),
+            n(&gt, |t| t.with_bindings),
+            if held_in.is_empty() { "—".to_string() } else { held_in },
+            n(&qt, |t| t.expected),
+            n(&qt, |t| t.found),
+            if lost == 0 { "0".to_string() } else { format!("**{}**", count(lost as u64)) }
+        );
+    }
+    let _ = writeln!(
+        w,
+        "| **all** | {} | {} | {} | | | {} / {} | {} |",
+        count(g.expected_total() as u64),
+        count(g.types.iter().map(|t| t.found as u64).sum()),
+        count(c.arm.types.iter().map(|t| t.found as u64).sum()),
+        count(c.quarter.expected_total() as u64),
+        count(c.quarter.types.iter().map(|t| t.found as u64).sum()),
+        count(runs.iter().map(|r| r.lost_total() as u64).sum())
+    );
+    let failures: Vec<(&CollectionRun, &evidence::CoverageRow)> =
+        runs.iter().flat_map(|r| r.failures.iter().map(move |f| (*r, f))).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(w, "\nFailure coverage rows (the first {} of {}):\n", failures.len().min(20), failures.len());
+        let _ = writeln!(w, "| run | status | type | resource | reason |");
+        let _ = writeln!(w, "|---|---|---|---|---|");
+        for (r, f) in failures.iter().take(20) {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                run_label(r),
+                f.status,
+                f.resource_type,
+                f.resource_id.as_deref().unwrap_or("—"),
+                f.reason.replace('|', "\\|")
+            );
+        }
+    }
+
+    let _ = writeln!(
+        w,
+        "\n**Memory.** The collector's peak RSS was {:.0} MiB for {} resources and {:.0} MiB for {}{}. The raw \
+         responses are spooled to a temporary file as they arrive (crates/bundle/src/spool.rs) and written into \
+         `raw_responses.parquet` from there ({:.1} MiB compressed in the {} package), so they are not what the \
+         process holds; the rows of the other tables are held until the package is written. No target is set for \
+         this memory: it is reported.",
+        rss_mib(&c.quarter),
+        count(c.quarter.size.resources as u64),
+        rss_mib(g),
+        count(g.size.resources as u64),
+        c.rss_bytes_per_resource()
+            .map(|b| format!(": {b:.0} bytes more per resource between the two"))
+            .unwrap_or_default(),
+        mib(g.raw_responses_bytes as f64),
+        run_label(g)
+    );
+    // Runs that wrote the same lines are named together (usually just the unsigned-package warning).
+    let mut stderr: Vec<(Vec<String>, &Vec<String>)> = Vec::new();
+    for r in runs.iter().filter(|r| r.stderr_line_count > 0) {
+        let who = format!(
+            "{} ({} line{})",
+            run_label(r),
+            r.stderr_line_count,
+            if r.stderr_line_count == 1 { "" } else { "s" }
+        );
+        match stderr.iter_mut().find(|(_, head)| **head == r.stderr_head) {
+            Some((names, _)) => names.push(who),
+            None => stderr.push((vec![who], &r.stderr_head)),
+        }
+    }
+    for (names, head) in stderr {
+        let _ = writeln!(
+            w,
+            "\nWhat the collector wrote on stderr (`RUST_LOG=warn`) in {}, from the first line:\n\n```text\n{}\n```",
+            names.join(", "),
+            head.join("\n")
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\n**By hand**: `cmk-evidence sim --resources {} --keys {} --subscriptions {} --azure-latency` in one shell \
+         (ARM pages of 1,000 for a generated estate; it prints the address and the service principal), then in \
+         another `AZURE_CLIENT_ID=… AZURE_CLIENT_SECRET=… RUST_LOG=warn /usr/bin/time -f %M cmk-evidence collect \
+         --tenant {} --credential client-secret --simulator 127.0.0.1:<port> --snapshot-time {} --out out \
+         --discovery graph`. The simulator's counters (and so the floor) are printed only by this bench.",
+        g.size.resources, g.size.keys, g.size.subscriptions, c.tenant, c.snapshot_time
+    );
+}
+
+/// `--only collection`: section 6's table for the terminal, its report (not BENCHMARKS.md), the missed targets.
+pub(crate) fn collection_only(c: &Collection, date: &str, commit: &str) -> (String, String, Vec<String>) {
+    let verdicts = collection_verdicts(c);
+    let mut text = verdict_table(&verdicts);
+    let _ = writeln!(text, "\n{}", collection_summary(c));
+    for v in verdicts.iter().filter(|v| is_missed(v)) {
+        let _ = writeln!(text, "MISSED {}\n  why: {}", v.miss, v.why);
+    }
+    let busiest = [&c.graph, &c.arm, &c.quarter].iter().map(|r| r.others_share).fold(0.0, f64::max);
+    if busiest > BUSY_WARNING {
+        let _ = writeln!(
+            text,
+            "the machine was not quiet: other processes used up to {} of it during a collection",
+            percent(busiest)
+        );
+    }
+    let mut md = String::new();
+    let _ = writeln!(md, "# Collection benchmark (section 6 alone)\n");
+    let _ = writeln!(
+        md,
+        "`cargo xtask bench --only collection`, run of **{date}** at commit **{commit}**: a trial of one section, \
+         never written to BENCHMARKS.md.\n"
+    );
+    if busiest > BUSY_WARNING {
+        let _ = writeln!(
+            md,
+            "**The machine was not quiet**: other processes used up to {} of it during a collection (column \
+             \"other processes\" below); the wall times are skewed.\n",
+            percent(busiest)
+        );
+    }
+    verdicts_markdown(&mut md, &verdicts);
+    collection_markdown(&mut md, c);
+    let missed = verdicts.into_iter().filter(is_missed).map(|v| v.miss).collect();
+    (text, md, missed)
+}
+
+/// `1 vault`, `20 vaults`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{} {noun}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// A count with thousands separators.
