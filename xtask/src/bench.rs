@@ -4,13 +4,23 @@
 //! against the simulator's throttling floor. `bench` checks the tools, prepares the Python venv, builds xtask and
 //! the collector in release and runs `bench-run`, which measures, prints the table and rewrites BENCHMARKS.md.
 
+// The measuring half needs the workspace's crates and is built only into the release xtask `bench` runs
+// (feature `measure`), so the `cargo xtask` everyone builds in debug stays small.
+#[cfg(feature = "measure")]
 mod chain_rows;
+#[cfg(feature = "measure")]
 mod collection;
+#[cfg(feature = "measure")]
 mod diff;
+#[cfg(feature = "measure")]
 mod hashing;
+#[cfg(feature = "measure")]
 mod machine;
+#[cfg(feature = "measure")]
 mod parquet_write;
+#[cfg(feature = "measure")]
 mod report;
+#[cfg(feature = "measure")]
 mod snapshots;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +31,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, root, run};
 
 /// Seed of every pseudo-random byte and row the bench makes.
+#[cfg(feature = "measure")]
 const SEED: u64 = 0x0063_6d6b_2d65_7669; // "cmk-evi"
 
 /// Sizes of one bench run. The defaults are DESIGN §10's; smaller ones are for trying the bench out and never
@@ -39,6 +50,7 @@ struct Sizes {
 const DESIGN_SIZES: Sizes =
     Sizes { rows: 1_000_000, hash_mib: 512, rounds: 3, resources: 100_000, keys: 2_000, subscriptions: 200 };
 
+#[cfg(feature = "measure")]
 impl Sizes {
     fn estate(&self) -> azure_sim::EstateSize {
         azure_sim::EstateSize { resources: self.resources, keys: self.keys, subscriptions: self.subscriptions }
@@ -53,6 +65,8 @@ pub(crate) const USAGE: &str = "bench  [--rows N] [--hash-mib N] [--rounds N] [-
 /// What one bench run measures and at which sizes.
 #[derive(Debug)]
 struct Options {
+    // `bench` only checks the sizes; `bench-run` (feature `measure`) uses them.
+    #[cfg_attr(not(feature = "measure"), allow(dead_code))]
     sizes: Sizes,
     /// `--only collection`: section 6 alone (a trial: BENCHMARKS.md is not written).
     only_collection: bool,
@@ -91,6 +105,22 @@ fn parse_args(args: &[String], extra: &[&str]) -> Result<(Options, Vec<(String, 
     Ok((Options { sizes, only_collection }, extras))
 }
 
+/// GNU time: runs the collector and writes its peak RSS and CPU times (`-f '%M %U %S' -o <file>`).
+pub(crate) const GNU_TIME: &str = "/usr/bin/time";
+
+/// Fails with what to do when GNU time is missing: the collection benchmark reads the collector's peak RSS with it.
+fn require_gnu_time() -> Result<()> {
+    let out = Command::new(GNU_TIME).args(["-f", "%M", "true"]).output();
+    match out {
+        Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stderr).trim().parse::<u64>().is_ok() => Ok(()),
+        _ => bail!(
+            "`{GNU_TIME}` (GNU time) is missing or does not take `-f %M`. The collection benchmark reads the \
+             collector's peak RSS through it; install it (Debian/Ubuntu: apt-get install time) and run \
+             `cargo xtask bench` again"
+        ),
+    }
+}
+
 /// Fails with what to do when `openssl` is not on PATH: the hashing target is relative to it.
 fn require_openssl() -> Result<String> {
     let out = Command::new("openssl").arg("version").output();
@@ -127,7 +157,7 @@ fn exe(name: &str) -> String {
 /// `cargo xtask bench`: preconditions, then xtask and the collector built in release, then `bench-run`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let (options, _) = parse_args(args, &[])?;
-    collection::require_gnu_time()?;
+    require_gnu_time()?;
     let python = if options.only_collection {
         None
     } else {
@@ -147,6 +177,8 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         "--quiet",
         "--package",
         "xtask",
+        "--features",
+        "xtask/measure",
         "--package",
         "cmk-evidence",
     ]))?;
@@ -159,6 +191,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
 }
 
 /// The scratch directory of one run, under `target/` (removed when dropped).
+#[cfg(feature = "measure")]
 fn scratch_dir() -> Result<tempfile::TempDir> {
     let target_dir = root().join("target");
     std::fs::create_dir_all(&target_dir).with_context(|| format!("creating {}", target_dir.display()))?;
@@ -169,11 +202,13 @@ fn scratch_dir() -> Result<tempfile::TempDir> {
 }
 
 /// The collector `bench` built beside this binary.
+#[cfg(feature = "measure")]
 fn collector_binary() -> Result<PathBuf> {
     let me = std::env::current_exe().context("finding the running xtask binary")?;
     Ok(me.with_file_name(exe("cmk-evidence")))
 }
 
+#[cfg(feature = "measure")]
 fn write_report(path: &Path, text: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -183,7 +218,16 @@ fn write_report(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// `bench-run` without the measuring half: says how to get it.
+#[cfg(not(feature = "measure"))]
+pub(crate) fn bench_run(_args: &[String]) -> Result<()> {
+    bail!(
+        "this xtask was built without its `measure` feature: run `cargo xtask bench`, which builds the one that has it"
+    )
+}
+
 /// `bench-run` (started by `bench`): measures, prints the result table and writes the report.
+#[cfg(feature = "measure")]
 pub(crate) fn bench_run(args: &[String]) -> Result<()> {
     if cfg!(debug_assertions) {
         bail!("bench-run measures optimised code: run it through `cargo xtask bench`, which builds it in release");
@@ -193,7 +237,7 @@ pub(crate) fn bench_run(args: &[String]) -> Result<()> {
     let extra = |name: &str| extras.iter().find(|(f, _)| f == name).map(|(_, v)| v.clone());
     let date = extra("--date").unwrap_or_else(|| "unknown date".into());
     let commit = extra("--commit").unwrap_or_else(|| "unknown commit".into());
-    collection::require_gnu_time()?;
+    require_gnu_time()?;
     let collector = collector_binary()?;
     if options.only_collection {
         let scratch = scratch_dir()?;

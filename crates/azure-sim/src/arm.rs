@@ -232,6 +232,24 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
             || (bytes[10] == b'-' && bytes[11..].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.')))
 }
 
+/// ARM's answer to a request without a usable `api-version` (`example`: a version to name in the message), or
+/// `None` when it has one.
+pub(crate) fn refuse_api_version(request: &Incoming, example: &str) -> Option<Reply> {
+    match request.query("api-version") {
+        None | Some("") => Some(arm_error(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )),
+        Some(v) if !valid_api_version(v) => Some(arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidApiVersionParameter",
+            &format!("The api-version '{v}' is invalid. The supported versions are dates like '{example}'."),
+        )),
+        Some(_) => None,
+    }
+}
+
 fn route(sim: &Sim, request: &Incoming, segs: &[String], lower: &[String]) -> Reply {
     if request.method != Method::GET {
         return arm_error(
@@ -240,22 +258,8 @@ fn route(sim: &Sim, request: &Incoming, segs: &[String], lower: &[String]) -> Re
             &format!("azure-sim serves reads only; {} is not supported here.", request.method),
         );
     }
-    match request.query("api-version") {
-        None | Some("") => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            );
-        }
-        Some(v) if !valid_api_version(v) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidApiVersionParameter",
-                &format!("The api-version '{v}' is invalid. The supported versions are dates like '2025-06-01'."),
-            );
-        }
-        Some(_) => {}
+    if let Some(refused) = refuse_api_version(request, "2025-06-01") {
+        return refused;
     }
     let estate = sim.estate();
     let cloud = Cloud::of_arm_host(&request.host);

@@ -619,22 +619,8 @@ fn serve(sim: &Sim, request: &Incoming) -> Reply {
             &format!("Resource Graph queries are sent with POST, not {}.", request.method),
         );
     }
-    match request.query("api-version") {
-        None | Some("") => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            );
-        }
-        Some(v) if !arm::valid_api_version(v) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidApiVersionParameter",
-                &format!("The api-version '{v}' is invalid. The supported versions are dates like '2024-04-01'."),
-            );
-        }
-        Some(_) => {}
+    if let Some(refused) = arm::refuse_api_version(request, "2024-04-01") {
+        return refused;
     }
     let asked = match read_request(sim, &request.body) {
         Ok(asked) => asked,

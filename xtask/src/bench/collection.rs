@@ -16,10 +16,9 @@ use arrow_array::{Array, RecordBatch};
 use azure_sim::{EstateSize, Latency, LimitKind, Scenario, SimOptions, SimStats, ThrottlingFloor};
 use evidence::{CoverageRow, Timestamp};
 
+use super::GNU_TIME;
 use super::machine::CpuSample;
 
-/// GNU time: runs the collector and writes its peak RSS and CPU times (`-f '%M %U %S' -o <file>`).
-pub(crate) const GNU_TIME: &str = "/usr/bin/time";
 /// What GNU time writes: peak resident set size in KiB, user and system CPU seconds.
 const TIME_FORMAT: &str = "%M %U %S";
 /// Items per page of the simulator's ARM lists: Azure's usual 1,000 (what `cmk-evidence sim` uses for generated
@@ -245,19 +244,6 @@ pub(crate) fn quarter(size: EstateSize) -> EstateSize {
         resources: (size.resources / 4).max(1),
         keys: (size.keys / 4).max(1),
         subscriptions: (size.subscriptions / 4).max(1),
-    }
-}
-
-/// Fails with what to do when GNU time is missing: the collector's peak RSS is read through it.
-pub(crate) fn require_gnu_time() -> Result<()> {
-    let out = Command::new(GNU_TIME).args(["-f", "%M", "true"]).output();
-    match out {
-        Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stderr).trim().parse::<u64>().is_ok() => Ok(()),
-        _ => bail!(
-            "`{GNU_TIME}` (GNU time) is missing or does not take `-f %M`. The collection benchmark reads the \
-             collector's peak RSS through it; install it (Debian/Ubuntu: apt-get install time) and run \
-             `cargo xtask bench` again"
-        ),
     }
 }
 

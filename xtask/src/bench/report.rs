@@ -457,7 +457,7 @@ impl Report {
              per-class counts differing from ours, the collector exiting with other than 0 or 3), never because a \
              target was missed. Run it on an otherwise idle machine: on 2 cores a background build halves what either \
              side gets. The commands measured, in order:\n",
-            collection::GNU_TIME
+            super::GNU_TIME
         );
         let _ = writeln!(w, "1. ours: sha2 over 1 MiB reads; `bundle::HashingWriter`; `{}`", h.openssl_command);
         let _ = writeln!(w, "2. ours: `bundle::write_table` to `<scratch>/cmk_chain.parquet` × {}", self.rounds);
@@ -479,7 +479,7 @@ impl Report {
             "6. ours: `{} -f '%M %U %S' target/release/cmk-evidence collect … --discovery graph` against a fresh \
              simulator of the estate, then `--discovery arm` on another, then `--discovery graph` on a quarter of \
              the estate; once each",
-            collection::GNU_TIME
+            super::GNU_TIME
         );
         let _ = writeln!(w, "\nThe scratch directory is removed at the end of the run.");
         md
@@ -986,7 +986,7 @@ fn collection_markdown(w: &mut String, c: &Collection) {
          so fresh quota buckets: Resource Graph on the estate (the target), ARM discovery on the same estate \
          (informational), Resource Graph on a quarter of it ({} / {} / {}) for memory growth. The whole section took \
          {:.0} s.\n",
-        collection::GNU_TIME,
+        super::GNU_TIME,
         c.tenant,
         c.snapshot_time,
         count(c.quarter.size.resources as u64),
